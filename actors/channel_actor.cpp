@@ -1,0 +1,413 @@
+#include "actors/channel_actor.hpp"
+
+#include <deque>
+#include <vector>
+
+namespace duplex::detail {
+
+namespace {
+
+using wire::frame_kind;
+
+constexpr std::int64_t unlimited_messages = std::int64_t{1} << 40;
+
+struct channel_state {
+  channel_spawn_args args;
+  // Where the channel lives once sent.
+  bool attached = false;
+  attachment where;
+  // This side's stream.
+  std::deque<outbound_op> queued;  // waiting for a connection or for credit
+  std::int64_t send_credit = 0;
+  bool local_done = false;
+  // The remote's stream.
+  std::int64_t receive_credit = 0;
+  bool remote_done = false;
+  bool trailers_received = false;
+  caf::actor subscriber;
+  // Nested channels: opened here before the connection was known, and all live children.
+  std::vector<caf::actor> nested_waiting;
+  std::vector<caf::actor> children;
+  bool finished = false;
+  msgpack::sbuffer buffer;
+};
+
+class channel_behavior {
+ public:
+  channel_behavior(caf::event_based_actor* self, channel_state* st) : self_(self), st_(*st) {}
+
+  caf::behavior make() {
+    return {
+        [this](attach_atom, attachment where) { attach(std::move(where)); },
+        [this](out_atom, outbound_op op) {
+          if (st_.local_done) return;
+          st_.queued.push_back(std::move(op));
+          flush();
+        },
+        [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
+        [this](inbound_atom, wire::frame& f) { inbound(f); },
+        [this](conn_down_atom, duplex::error reason) { fail_locally(std::move(reason)); },
+        [this](fail_atom, duplex::error reason) { abort(std::move(reason)); },
+        [this](cancel_atom) { abort({errc::cancelled, "cancelled by the application"}); },
+        [this](dropped_atom) {
+          if (!(st_.local_done && st_.remote_done))
+            abort({errc::cancelled, "the channel handle was dropped without closing it"});
+        },
+        [this](parent_end_atom) { abort({errc::cancelled, "the enclosing channel closed"}); },
+        [this](nested_atom, caf::actor child) { open_nested(std::move(child)); },
+        [this](nested_in_atom, incoming_ptr child) {
+          if (st_.finished) {
+            self_->send(child->actor, parent_end_atom::value);
+            return;
+          }
+          st_.children.push_back(child->actor);
+          st_.args.core->nested.push(std::move(child));
+        },
+        [this](subscribe_atom, caf::actor reader) { subscribe(std::move(reader)); },
+        // Actor face writes: the response waits for room in the window.
+        [this](write_atom, bytes& payload) -> caf::result<void> {
+          outbound_op op;
+          op.payload = std::move(payload);
+          if (op.payload.size() > st_.args.context->options.max_payload)
+            return caf::make_error(caf::sec::invalid_argument, "payload exceeds max_payload");
+          auto promise = self_->make_response_promise();
+          auto submitted = st_.args.core->gate.submit(
+              std::move(op), [promise](result<void> r) mutable {
+                if (r) promise.deliver(caf::unit);
+                else promise.deliver(caf::make_error(caf::sec::request_receiver_down,
+                                                     r.error().to_string()));
+              },
+              caf::actor_cast<caf::actor>(self_), true);
+          if (submitted.state == write_gate::outcome::sent) promise.deliver(caf::unit);
+          if (submitted.state == write_gate::outcome::failed)
+            promise.deliver(
+                caf::make_error(caf::sec::request_receiver_down, submitted.err.to_string()));
+          return caf::delegated<void>();
+        },
+        [this](end_atom) { submit_control(outbound_op::kind::end, {}, {}); },
+        [this](error_atom, std::uint32_t code, std::string& message) {
+          submit_control(outbound_op::kind::error, {errc_from_wire(code), std::move(message)},
+                         {});
+        },
+        [this](trailers_atom, metadata& trailers) {
+          submit_control(outbound_op::kind::trailers, {}, std::move(trailers));
+        },
+    };
+  }
+
+  void start_attached(attachment where) { attach(std::move(where)); }
+
+ private:
+  caf::actor self_handle() { return caf::actor_cast<caf::actor>(self_); }
+  transport& net() { return *st_.args.context->net; }
+  const peer_options& options() { return st_.args.context->options; }
+
+  void submit_control(outbound_op::kind what, duplex::error status, metadata trailers) {
+    outbound_op op;
+    op.what = what;
+    op.status = std::move(status);
+    op.trailers = std::move(trailers);
+    st_.args.core->gate.submit(std::move(op), nullptr, self_handle(), true);
+  }
+
+  void attach(attachment where) {
+    if (st_.finished) {
+      // Cancelled while waiting for a connection: give the id straight back.
+      self_->send(st_.args.peer, closed_atom::value, where.conn, where.channel_id);
+      return;
+    }
+    st_.attached = true;
+    st_.where = std::move(where);
+    st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
+    st_.receive_credit = static_cast<std::int64_t>(options().channel_window);
+    {
+      std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
+      st_.args.core->meta.remote_peer_id = st_.where.remote_peer_id;
+    }
+    if (st_.where.send_open) {
+      wire::frame open;
+      open.kind = frame_kind::open;
+      open.channel = st_.where.channel_id;
+      open.parent = st_.where.parent_id;
+      auto meta = st_.args.core->meta_copy();
+      open.service = meta.service;
+      open.headers = meta.headers;
+      wire::encode(open, st_.buffer);
+    }
+    // From the pending-queue bound to the remote's credit window.
+    st_.args.core->gate.grant(
+        st_.send_credit - static_cast<std::int64_t>(options().pending_bytes),
+        unlimited_messages - static_cast<std::int64_t>(options().pending_messages),
+        self_handle());
+    for (auto& child : st_.nested_waiting) open_nested(std::move(child));
+    st_.nested_waiting.clear();
+    flush();
+  }
+
+  void send_buffer() {
+    if (st_.buffer.size() == 0) return;
+    net().send(st_.where.conn, std::string(st_.buffer.data(), st_.buffer.size()));
+    st_.buffer.clear();
+  }
+
+  void flush() {
+    if (!st_.attached || st_.finished) {
+      send_buffer();
+      return;
+    }
+    while (!st_.queued.empty()) {
+      auto& op = st_.queued.front();
+      if (st_.local_done && op.what != outbound_op::kind::close) {
+        st_.queued.pop_front();  // nothing may follow the end of this side's stream
+        continue;
+      }
+      switch (op.what) {
+        case outbound_op::kind::data: {
+          if (op.payload.size() > st_.where.remote_max_payload) {
+            auto size = op.payload.size();
+            send_buffer();
+            abort({errc::resource_exhausted,
+                   "payload of " + std::to_string(size) + " bytes exceeds the remote's limit of " +
+                       std::to_string(st_.where.remote_max_payload) + " bytes"});
+            return;
+          }
+          auto cost = static_cast<std::int64_t>(op.cost());
+          if (st_.send_credit < cost) {
+            send_buffer();
+            return;
+          }
+          st_.send_credit -= cost;
+          wire::encode_data(st_.where.channel_id, op.payload.data(), op.payload.size(),
+                            st_.buffer);
+          break;
+        }
+        case outbound_op::kind::trailers: {
+          wire::frame f;
+          f.kind = frame_kind::trailers;
+          f.channel = st_.where.channel_id;
+          f.headers = std::move(op.trailers);
+          wire::encode(f, st_.buffer);
+          break;
+        }
+        case outbound_op::kind::end:
+          wire::encode_simple(frame_kind::end, st_.where.channel_id, st_.buffer);
+          st_.local_done = true;
+          break;
+        case outbound_op::kind::error:
+          wire::encode_status(frame_kind::error, st_.where.channel_id, op.status, st_.buffer);
+          st_.local_done = true;
+          break;
+        case outbound_op::kind::close:
+          if (!st_.local_done) wire::encode_simple(frame_kind::end, st_.where.channel_id, st_.buffer);
+          st_.local_done = true;
+          if (!st_.remote_done) {
+            st_.queued.clear();
+            abort({errc::cancelled, "the remote closed the channel"});
+            return;
+          }
+          break;
+      }
+      st_.queued.pop_front();
+    }
+    send_buffer();
+    maybe_finish();
+  }
+
+  void return_credit(std::uint64_t bytes) {
+    if (!st_.attached || st_.remote_done || st_.finished) return;
+    st_.receive_credit += static_cast<std::int64_t>(bytes);
+    wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, st_.buffer);
+    send_buffer();
+  }
+
+  void inbound(wire::frame& f) {
+    if (st_.finished) return;
+    auto& core = *st_.args.core;
+    switch (f.kind) {
+      case frame_kind::data: {
+        if (st_.remote_done) return violation({errc::internal, "DATA after the end of stream"});
+        if (f.payload.size() > options().max_payload)
+          return violation({errc::resource_exhausted,
+                            "payload of " + std::to_string(f.payload.size()) +
+                                " bytes exceeds the limit of " +
+                                std::to_string(options().max_payload) + " bytes"});
+        auto cost = static_cast<std::int64_t>(f.payload.size() + wire::data_frame_overhead);
+        if (cost > st_.receive_credit)
+          return violation({errc::resource_exhausted, "the sender exceeded its credit window"});
+        st_.receive_credit -= cost;
+        deliver(std::move(f.payload));
+        return;
+      }
+      case frame_kind::trailers: {
+        if (st_.remote_done || st_.trailers_received)
+          return violation({errc::internal, "TRAILERS after trailers or the end of stream"});
+        st_.trailers_received = true;
+        std::lock_guard<std::mutex> lock(core.meta_mutex);
+        core.meta.trailers = std::move(f.headers);
+        return;
+      }
+      case frame_kind::end:
+      case frame_kind::error: {
+        if (st_.remote_done)
+          return violation({errc::internal, std::string(wire::to_string(f.kind)) +
+                                                " after the end of stream"});
+        st_.remote_done = true;
+        if (f.kind == frame_kind::end) end_remote(read_result::end(), {});
+        else end_remote(read_result::failure(f.status), f.status);
+        maybe_finish();
+        return;
+      }
+      case frame_kind::credit:
+        st_.send_credit += static_cast<std::int64_t>(f.value);
+        core.gate.grant(static_cast<std::int64_t>(f.value), 0, self_handle());
+        flush();
+        return;
+      case frame_kind::cancel:
+        // The remote aborted: nothing more is delivered and nothing is sent back.
+        fail_locally(f.status, /*drop_queued=*/true);
+        return;
+      default: return violation({errc::internal, "unexpected frame on a channel"});
+    }
+  }
+
+  void deliver(bytes payload) {
+    if (!st_.subscriber) {
+      st_.args.core->inbox.push(read_result::message(std::move(payload)));
+      return;
+    }
+    auto cost = payload.size() + wire::data_frame_overhead;
+    self_->request(st_.subscriber, caf::infinite, data_atom::value, self_handle(),
+                   std::move(payload))
+        .then([this, cost] { return_credit(cost); },
+              [this](caf::error&) { abort({errc::cancelled, "the reading actor failed"}); });
+  }
+
+  void end_remote(read_result terminal, const duplex::error& status) {
+    if (!st_.subscriber) {
+      st_.args.core->inbox.close(std::move(terminal));
+      return;
+    }
+    if (terminal.is_end())
+      self_->send(st_.subscriber, end_atom::value, self_handle(),
+                  st_.args.core->meta_copy().trailers);
+    else
+      self_->send(st_.subscriber, error_atom::value, self_handle(),
+                  static_cast<std::uint32_t>(status.code), status.message);
+  }
+
+  void subscribe(caf::actor reader) {
+    st_.subscriber = std::move(reader);
+    // Hand over what arrived before the subscription.
+    auto& inbox = st_.args.core->inbox;
+    while (auto item = inbox.try_pop()) {
+      if (item->is_message()) {
+        deliver(std::move(**item));
+      } else {
+        if (item->is_end()) {
+          self_->send(st_.subscriber, end_atom::value, self_handle(),
+                      st_.args.core->meta_copy().trailers);
+        } else {
+          self_->send(st_.subscriber, error_atom::value, self_handle(),
+                      static_cast<std::uint32_t>(item->error().code), item->error().message);
+        }
+        break;
+      }
+    }
+  }
+
+  void open_nested(caf::actor child) {
+    if (st_.finished) {
+      self_->send(child, parent_end_atom::value);
+      return;
+    }
+    if (!st_.attached) {
+      st_.nested_waiting.push_back(std::move(child));
+      return;
+    }
+    st_.children.push_back(child);
+    self_->send(st_.args.peer, open_on_atom::value, st_.where.conn, st_.where.channel_id,
+                std::move(child));
+  }
+
+  // A rule broken by the remote: end this channel at both ends with `reason`.
+  void violation(duplex::error reason) { abort(std::move(reason)); }
+
+  // Aborts both directions and tells the remote (CANCEL) if the channel was sent.
+  void abort(duplex::error reason) {
+    if (st_.finished) return;
+    if (st_.attached) {
+      wire::encode_status(frame_kind::cancel, st_.where.channel_id, reason, st_.buffer);
+      send_buffer();
+    }
+    fail_locally(std::move(reason), /*drop_queued=*/true);
+  }
+
+  // Ends both directions locally without telling the remote.
+  void fail_locally(duplex::error reason, bool drop_queued = false) {
+    if (st_.finished) return;
+    auto& core = *st_.args.core;
+    core.gate.fail(reason);
+    if (!st_.remote_done) {
+      if (st_.subscriber) {
+        end_remote(read_result::failure(reason), reason);
+      } else if (drop_queued) {
+        core.inbox.abort(read_result::failure(reason));
+      } else {
+        core.inbox.close(read_result::failure(reason));  // what arrived stays readable
+      }
+    }
+    st_.local_done = st_.remote_done = true;
+    st_.queued.clear();
+    finish();
+  }
+
+  void maybe_finish() {
+    if (st_.local_done && st_.remote_done) finish();
+  }
+
+  void finish() {
+    if (st_.finished) return;
+    st_.finished = true;
+    for (auto& child : st_.children) self_->send(child, parent_end_atom::value);
+    for (auto& child : st_.nested_waiting) self_->send(child, parent_end_atom::value);
+    st_.children.clear();
+    st_.nested_waiting.clear();
+    st_.args.core->nested.close(nullptr);
+    st_.args.core->gate.fail({errc::failed_precondition, "the channel is closed"});
+    if (st_.attached)
+      self_->send(st_.args.peer, closed_atom::value, st_.where.conn, st_.where.channel_id);
+    self_->quit();
+  }
+
+  caf::event_based_actor* self_;
+  channel_state& st_;
+};
+
+struct channel_actor_state {
+  channel_state channel;
+  std::unique_ptr<channel_behavior> behavior;
+};
+
+caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, channel_spawn_args args,
+                            std::optional<attachment> where) {
+  self->state.channel.args = std::move(args);
+  self->state.behavior = std::make_unique<channel_behavior>(self, &self->state.channel);
+  auto behavior = self->state.behavior->make();
+  if (where) self->state.behavior->start_attached(std::move(*where));
+  return behavior;
+}
+
+}  // namespace
+
+caf::actor spawn_channel(channel_spawn_args args) {
+  auto& system = *args.context->system;
+  return system.spawn<caf::hidden>(channel_actor, std::move(args), std::optional<attachment>{});
+}
+
+caf::actor spawn_accepted_channel(channel_spawn_args args, attachment where) {
+  auto& system = *args.context->system;
+  return system.spawn<caf::hidden>(channel_actor, std::move(args),
+                                   std::optional<attachment>{std::move(where)});
+}
+
+}  // namespace duplex::detail

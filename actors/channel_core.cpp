@@ -1,0 +1,101 @@
+#include "actors/channel_core.hpp"
+
+#include "actors/messages.hpp"
+
+namespace duplex::detail {
+
+std::size_t outbound_op::cost() const {
+  return what == kind::data ? payload.size() + wire::data_frame_overhead : 0;
+}
+
+bool write_gate::fits(const outbound_op& op) const {
+  if (op.what != outbound_op::kind::data) return true;  // ordering only, no credit
+  return bytes_ >= static_cast<std::int64_t>(op.cost()) && messages_ >= 1;
+}
+
+void write_gate::dispatch(outbound_op op, const caf::actor& target) {
+  if (op.what == outbound_op::kind::data) {
+    bytes_ -= static_cast<std::int64_t>(op.cost());
+    messages_ -= 1;
+  }
+  caf::anon_send(target, out_atom::value, std::move(op));
+}
+
+write_gate::submission write_gate::submit(outbound_op op, completion done,
+                                          const caf::actor& target, bool may_wait) {
+  const bool ends_stream = op.what == outbound_op::kind::end ||
+                           op.what == outbound_op::kind::error ||
+                           op.what == outbound_op::kind::close;
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (failed_) return {outcome::failed, 0, *failed_};
+  if (write_closed_ && op.what != outbound_op::kind::close)
+    return {outcome::failed, 0, {errc::failed_precondition, "this side of the channel is closed"}};
+  if (waiting_.empty() && fits(op)) {
+    dispatch(std::move(op), target);
+    if (ends_stream) write_closed_ = true;
+    return {outcome::sent, 0, {}};
+  }
+  if (!may_wait)
+    return {outcome::failed, 0,
+            {errc::resource_exhausted, "the channel's send window is full"}};
+  auto ticket = ++last_ticket_;
+  waiting_.push_back({ticket, std::move(op), std::move(done)});
+  if (ends_stream) write_closed_ = true;
+  return {outcome::queued, ticket, {}};
+}
+
+bool write_gate::withdraw(std::uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+    if (it->ticket == ticket) {
+      auto what = it->op.what;
+      waiting_.erase(it);
+      // A withdrawn end/error reopens the write side.
+      if (what != outbound_op::kind::data && what != outbound_op::kind::trailers)
+        write_closed_ = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::actor& target) {
+  std::vector<completion> completed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bytes_ += bytes;
+    messages_ += messages;
+    if (failed_) return;
+    while (!waiting_.empty() && fits(waiting_.front().op)) {
+      auto next = std::move(waiting_.front());
+      waiting_.pop_front();
+      dispatch(std::move(next.op), target);
+      if (next.done) completed.push_back(std::move(next.done));
+    }
+  }
+  for (auto& done : completed) done(result<void>{});
+}
+
+void write_gate::fail(duplex::error reason) {
+  std::deque<waiting_op> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_) return;
+    failed_ = reason;
+    waiting.swap(waiting_);
+  }
+  for (auto& w : waiting)
+    if (w.done) w.done(reason);
+}
+
+std::size_t channel_core::note_consumed(const read_result& item) {
+  if (!item.is_message()) return 0;
+  std::lock_guard<std::mutex> lock(consumed_mutex);
+  consumed += item->size() + wire::data_frame_overhead;
+  if (consumed < credit_threshold) return 0;
+  auto returned = consumed;
+  consumed = 0;
+  return returned;
+}
+
+}  // namespace duplex::detail

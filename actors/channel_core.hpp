@@ -1,0 +1,118 @@
+// What a channel's actor shares with the application's channel handle: the inbound queue the
+// actor fills and readers drain, the write gate that holds writers to the credit window, and
+// the metadata. The actor owns all protocol state; this is only the hand-off between threads.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "actors/handoff_queue.hpp"
+#include "duplex/channel.hpp"
+
+namespace duplex::detail {
+
+// One operation on this side's stream, in the order the application issued it.
+struct outbound_op {
+  // close: end this side if still open, then cancel the remote's side if it has not ended.
+  enum class kind { data, end, error, trailers, close };
+  kind what = kind::data;
+  bytes payload;
+  duplex::error status;
+  metadata trailers;
+
+  std::size_t cost() const;  // credit it consumes: payload + per-message overhead for data
+};
+
+// Holds writers to the credit the actor grants (bytes and messages), in FIFO order.
+// While the channel waits for a remote peer the grant is the pending-queue bound; once sent,
+// the remote's credit window. Dispatching to the actor happens under the gate's lock so that
+// operations reach the actor's mailbox in issue order whichever thread dispatches them.
+class write_gate {
+ public:
+  using completion = std::function<void(result<void>)>;
+  enum class outcome { sent, queued, failed };
+  struct submission {
+    outcome state;
+    std::uint64_t ticket = 0;
+    duplex::error err;
+  };
+
+  write_gate(std::int64_t bytes, std::int64_t messages) : bytes_(bytes), messages_(messages) {}
+
+  // may_wait=false: fail with resource_exhausted instead of queueing.
+  submission submit(outbound_op op, completion done, const caf::actor& target, bool may_wait);
+  // Removes a queued operation (a blocking write that timed out); false if already sent.
+  bool withdraw(std::uint64_t ticket);
+  // Adds credit (may be negative) and dispatches what now fits.
+  void grant(std::int64_t bytes, std::int64_t messages, const caf::actor& target);
+  // No more writes: queued and later operations complete with `reason`.
+  void fail(duplex::error reason);
+
+ private:
+  struct waiting_op {
+    std::uint64_t ticket;
+    outbound_op op;
+    completion done;
+  };
+  bool fits(const outbound_op& op) const;
+  void dispatch(outbound_op op, const caf::actor& target);
+
+  std::mutex mutex_;
+  std::int64_t bytes_;
+  std::int64_t messages_;
+  std::deque<waiting_op> waiting_;
+  std::uint64_t last_ticket_ = 0;
+  std::optional<duplex::error> failed_;
+  bool write_closed_ = false;  // an end or error was submitted
+};
+
+struct incoming_channel;
+
+struct channel_core {
+  channel_core(channel_meta m, const codec* c, std::size_t window, std::size_t pending_bytes,
+               std::size_t pending_messages, std::size_t max_payload)
+      : meta(std::move(m)),
+        payload_codec(c),
+        credit_threshold(window / 4 ? window / 4 : 1),
+        max_payload(max_payload),
+        gate(static_cast<std::int64_t>(pending_bytes), static_cast<std::int64_t>(pending_messages)) {}
+
+  mutable std::mutex meta_mutex;
+  channel_meta meta;  // guarded by meta_mutex
+  const codec* payload_codec;
+
+  handoff_queue<read_result> inbox;
+  std::mutex consumed_mutex;
+  std::size_t consumed = 0;  // bytes read but not yet returned as credit
+  const std::size_t credit_threshold;
+  const std::size_t max_payload;
+
+  write_gate gate;
+  handoff_queue<std::shared_ptr<incoming_channel>> nested;  // nullptr as terminal
+  // Set while a handler-pool thread runs a handler with this channel, so that a handle
+  // destroyed by an exception leaves the error report to the pool.
+  std::atomic<bool> in_handler{false};
+
+  // Returns credit to hand back to the remote now (0: not yet worth a CREDIT frame).
+  std::size_t note_consumed(const read_result& item);
+
+  channel_meta meta_copy() const {
+    std::lock_guard<std::mutex> lock(meta_mutex);
+    return meta;
+  }
+};
+
+// A channel the remote opened, waiting for accept() or a handler.
+struct incoming_channel {
+  std::shared_ptr<channel_core> core;
+  caf::actor actor;
+};
+
+}  // namespace duplex::detail

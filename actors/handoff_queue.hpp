@@ -1,0 +1,123 @@
+// A queue that hands items from an actor to application threads: blocking pops with a
+// deadline, non-blocking pops, and asynchronous pops whose callbacks are stored (no thread per
+// waiting reader). Once closed with a terminal item, every later pop gets a copy of it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+namespace duplex::detail {
+
+using clock = std::chrono::steady_clock;
+
+template <class T>
+class handoff_queue {
+ public:
+  using callback = std::function<void(T)>;
+
+  // Producer side. Returns false when already closed (the item is dropped by the caller's
+  // choice: a closed queue has a terminal item readers will see instead).
+  bool push(T item) {
+    callback waiting;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (terminal_) return false;
+      if (waiters_.empty()) {
+        items_.push_back(std::move(item));
+        ready_.notify_one();
+        return true;
+      }
+      waiting = std::move(waiters_.front());
+      waiters_.pop_front();
+    }
+    waiting(std::move(item));  // outside the lock: the callback may read again
+    return true;
+  }
+
+  // Ends the queue: queued items are still delivered first, then `terminal` forever.
+  // A second close is ignored.
+  void close(T terminal) {
+    std::deque<callback> waiting;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (terminal_) return;
+      terminal_.emplace(std::move(terminal));
+      waiting.swap(waiters_);  // only waiting when items_ is empty
+      ready_.notify_all();
+    }
+    for (auto& w : waiting) w(*terminal_);
+  }
+
+  // Like close(), but drops queued items: for cancellation, where nothing more may be seen.
+  void abort(T terminal) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (terminal_ && items_.empty()) return;
+      items_.clear();
+      if (!terminal_) terminal_.emplace(terminal);
+    }
+    close(std::move(terminal));
+  }
+
+  bool closed() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return terminal_.has_value();
+  }
+
+  // Consumer side. nullopt when the deadline passed first.
+  std::optional<T> pop(std::optional<clock::time_point> deadline) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto has_item = [&] { return !items_.empty() || terminal_.has_value(); };
+    if (deadline) {
+      if (!ready_.wait_until(lock, *deadline, has_item)) return std::nullopt;
+    } else {
+      ready_.wait(lock, has_item);
+    }
+    return take(lock);
+  }
+
+  std::optional<T> try_pop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (items_.empty() && !terminal_) return std::nullopt;
+    return take(lock);
+  }
+
+  // Runs `cb` with the next item: now, on this thread, if one is there; otherwise later, on the
+  // producer's thread.
+  void pop_async(callback cb) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (items_.empty() && !terminal_) {
+      waiters_.push_back(std::move(cb));
+      return;
+    }
+    auto item = take(lock);
+    lock.unlock();
+    cb(std::move(item));
+  }
+
+  std::size_t size() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return items_.size();
+  }
+
+ private:
+  T take(std::unique_lock<std::mutex>&) {
+    if (items_.empty()) return *terminal_;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<T> items_;
+  std::deque<callback> waiters_;
+  std::optional<T> terminal_;
+};
+
+}  // namespace duplex::detail

@@ -1,0 +1,91 @@
+// Internal messages between Duplex's actors (the public ones are in duplex/actor_face.hpp).
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/channel_core.hpp"
+#include "codec/frame.hpp"
+#include "duplex/actor_face.hpp"
+#include "duplex/peer.hpp"
+#include "transport/transport.hpp"
+
+namespace duplex::detail {
+
+// transport -> peer
+using conn_up_atom = caf::atom_constant<caf::atom("conn_up")>;
+using frames_atom = caf::atom_constant<caf::atom("frames")>;
+using conn_down_atom = caf::atom_constant<caf::atom("conn_down")>;
+// handles / channels -> peer
+using open_on_atom = caf::atom_constant<caf::atom("open_on")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using handle_atom = caf::atom_constant<caf::atom("handle")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
+// peer -> scheduler
+using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
+using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;
+using next_atom = caf::atom_constant<caf::atom("next")>;
+// peer / handles -> channel
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
+using out_atom = caf::atom_constant<caf::atom("out")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using dropped_atom = caf::atom_constant<caf::atom("dropped")>;
+using nested_atom = caf::atom_constant<caf::atom("nested")>;
+using nested_in_atom = caf::atom_constant<caf::atom("nested_in")>;
+using parent_end_atom = caf::atom_constant<caf::atom("parent_end")>;
+
+// Where a channel was sent: everything it needs to speak on its connection.
+struct attachment {
+  connection_id conn = 0;
+  std::uint64_t channel_id = 0;
+  std::uint64_t parent_id = 0;
+  std::string remote_peer_id;
+  std::uint64_t remote_window = 0;
+  std::uint64_t remote_max_payload = 0;
+  bool send_open = false;  // true for the opener: the channel sends OPEN itself
+};
+
+struct frame_batch {
+  std::vector<wire::frame> frames;
+};
+
+using handler_ptr = std::shared_ptr<const channel_handler>;
+using event_callback = std::function<void(const peer_event&)>;
+using incoming_ptr = std::shared_ptr<incoming_channel>;
+
+// What a peer's actors share, fixed at the peer's construction (read-only afterwards except
+// for thread-safe members).
+struct peer_context {
+  caf::actor_system* system = nullptr;
+  std::shared_ptr<transport> net;
+  owner_id owner = 0;
+  peer_options options;
+  std::string peer_id;
+  std::string session_id;
+  const codec_registry* codecs = nullptr;
+  // Incoming channels without a handler (accept_unhandled); nullptr as terminal.
+  handoff_queue<incoming_ptr> accepted;
+  // Runs a blocking handler on the handler pool.
+  std::function<void(incoming_ptr, handler_ptr)> run_handler;
+};
+
+}  // namespace duplex::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::frame_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::attachment)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::outbound_op)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::wire::frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::error)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::handler_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::event_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::incoming_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::result<void>)

@@ -1,0 +1,483 @@
+#include "actors/peer_actor.hpp"
+
+#include <deque>
+#include <map>
+#include <unordered_map>
+#include <variant>
+
+#include "actors/channel_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+
+namespace duplex::detail {
+
+namespace {
+
+using wire::frame_kind;
+
+class transport_bridge final : public transport_events {
+ public:
+  explicit transport_bridge(caf::actor peer) : peer_(std::move(peer)) {}
+  void on_connection_up(connection_id conn, const std::string& endpoint) override {
+    caf::anon_send(peer_, conn_up_atom::value, conn, endpoint);
+  }
+  void on_frames(connection_id conn, std::vector<wire::frame> frames) override {
+    caf::anon_send(peer_, frames_atom::value, conn, frame_batch{std::move(frames)});
+  }
+  void on_connection_down(connection_id conn, duplex::error reason) override {
+    caf::anon_send(peer_, conn_down_atom::value, conn, std::move(reason));
+  }
+
+ private:
+  caf::actor peer_;
+};
+
+struct connection_info {
+  bool outbound = false;  // we connected (DEALER): we allocate odd channel ids
+  bool ready = false;     // HELLO exchanged
+  std::string remote_id;
+  std::string remote_session;
+  std::uint64_t remote_window = 0;
+  std::uint64_t remote_max_payload = 0;
+  std::uint64_t next_channel_id = 0;
+  std::unordered_map<std::uint64_t, caf::actor> channels;
+};
+
+struct remote_info {
+  std::string session;
+  std::vector<connection_id> connections;  // the first one carries new channels
+};
+
+// Routes for incoming channels by service name.
+using route = std::variant<handler_ptr, caf::actor>;
+
+struct peer_state {
+  std::shared_ptr<peer_context> context;
+  caf::actor scheduler;
+  std::unordered_map<connection_id, connection_info> connections;
+  std::map<std::string, remote_info> remotes;
+  std::deque<caf::actor> pending;  // channels waiting for any remote peer
+  std::map<std::string, route> routes;
+  event_callback on_event;
+  bool shut_down = false;
+  msgpack::sbuffer buffer;
+};
+
+class peer_behavior {
+ public:
+  peer_behavior(caf::event_based_actor* self, peer_state* st) : self_(self), st_(*st) {}
+
+  caf::behavior make() {
+    return {
+        [this](conn_up_atom, connection_id conn, const std::string&) { connection_up(conn); },
+        [this](frames_atom, connection_id conn, frame_batch& batch) {
+          for (auto& f : batch.frames) {
+            if (!on_frame(conn, f)) break;
+          }
+        },
+        [this](conn_down_atom, connection_id conn, duplex::error& reason) {
+          connection_down(conn, std::move(reason), /*notify_remote=*/false);
+        },
+        [this](open_atom, caf::actor channel, const std::string& target) {
+          open(std::move(channel), target);
+        },
+        [this](open_atom, const std::string& service, metadata& headers) -> caf::result<caf::actor> {
+          return open_for_actor(service, std::move(headers));
+        },
+        [this](open_on_atom, connection_id conn, std::uint64_t parent, caf::actor child) {
+          auto it = st_.connections.find(conn);
+          if (it == st_.connections.end() || !it->second.ready) {
+            self_->send(child, conn_down_atom::value,
+                        duplex::error{errc::unavailable, "the connection is gone"});
+            return;
+          }
+          attach(conn, it->second, std::move(child), parent);
+        },
+        [this](closed_atom, connection_id conn, std::uint64_t channel_id) {
+          auto it = st_.connections.find(conn);
+          if (it != st_.connections.end()) it->second.channels.erase(channel_id);
+        },
+        [this](handle_atom, const std::string& service, handler_ptr handler) {
+          st_.routes[service] = std::move(handler);
+          return true;
+        },
+        [this](serve_atom, const std::string& service, caf::actor acceptor) {
+          st_.routes[service] = std::move(acceptor);
+        },
+        [this](peers_atom) {
+          std::vector<std::string> ids;
+          for (auto& [id, info] : st_.remotes) ids.push_back(id);
+          return ids;
+        },
+        [this](next_atom) { return self_->delegate(st_.scheduler, next_atom::value); },
+        [this](drop_atom, const std::string& id) { return drop(id); },
+        [this](events_atom, event_callback callback) { st_.on_event = std::move(callback); },
+        [this](shutdown_atom) { return shutdown(); },
+    };
+  }
+
+ private:
+  const peer_options& options() const { return st_.context->options; }
+  transport& net() { return *st_.context->net; }
+
+  void emit(peer_event::kind what, const std::string& remote, duplex::error reason) {
+    if (st_.on_event) st_.on_event(peer_event{what, remote, std::move(reason)});
+  }
+
+  void send_frames(connection_id conn) {
+    if (st_.buffer.size() == 0) return;
+    net().send(conn, std::string(st_.buffer.data(), st_.buffer.size()));
+    st_.buffer.clear();
+  }
+
+  void send_hello(connection_id conn) {
+    wire::frame hello;
+    hello.kind = frame_kind::hello;
+    hello.hello.peer_id = st_.context->peer_id;
+    hello.hello.session_id = st_.context->session_id;
+    hello.hello.window = options().channel_window;
+    hello.hello.max_payload = options().max_payload;
+    wire::encode(hello, st_.buffer);
+    send_frames(conn);
+  }
+
+  void send_bye(connection_id conn, const duplex::error& reason) {
+    wire::encode_status(frame_kind::bye, 0, reason, st_.buffer);
+    send_frames(conn);
+  }
+
+  void connection_up(connection_id conn) {
+    if (st_.shut_down) return;
+    auto& info = st_.connections[conn];
+    info.outbound = true;
+    info.next_channel_id = 1;
+    send_hello(conn);
+  }
+
+  // Returns false when the connection was closed and the rest of the batch must be ignored.
+  bool on_frame(connection_id conn, wire::frame& f) {
+    if (st_.shut_down) return false;
+    auto it = st_.connections.find(conn);
+    if (it == st_.connections.end()) {
+      // First frame from a new ROUTER-side connection.
+      it = st_.connections.emplace(conn, connection_info{}).first;
+      it->second.next_channel_id = 2;
+    }
+    auto& info = it->second;
+    if (f.kind == frame_kind::hello) return hello(conn, info, f.hello);
+    if (f.kind == frame_kind::bye) {
+      emit(peer_event::kind::rejected, info.remote_id, f.status);
+      connection_down(conn, {errc::unavailable, "the remote peer said BYE: " + f.status.to_string()},
+                      /*notify_remote=*/false);
+      net().close_connection(conn);
+      return false;
+    }
+    if (!info.ready) {
+      protocol_error(conn, std::string(wire::to_string(f.kind)) + " before HELLO");
+      return false;
+    }
+    switch (f.kind) {
+      case frame_kind::open: incoming_open(conn, info, f); return true;
+      case frame_kind::pong:
+      case frame_kind::ping: return true;  // liveness is the transport's business
+      default: break;
+    }
+    if (f.channel == 0) {
+      protocol_error(conn, std::string(wire::to_string(f.kind)) + " on channel 0");
+      return false;
+    }
+    auto channel = info.channels.find(f.channel);
+    if (channel != info.channels.end()) {
+      self_->send(channel->second, inbound_atom::value, std::move(f));
+      return true;
+    }
+    // Unknown channel: answer frames that expect a reader with CANCEL; never answer CANCEL or
+    // CREDIT (they may trail a channel we already closed, and answering could loop).
+    if (f.kind == frame_kind::cancel || f.kind == frame_kind::credit) return true;
+    wire::encode_status(frame_kind::cancel, f.channel,
+                        {errc::internal, "unknown channel " + std::to_string(f.channel)},
+                        st_.buffer);
+    send_frames(conn);
+    return true;
+  }
+
+  bool hello(connection_id conn, connection_info& info, const wire::hello_fields& h) {
+    auto reject = [&](duplex::error reason) {
+      emit(peer_event::kind::rejected, h.peer_id, reason);
+      send_bye(conn, reason);
+      net().close_connection(conn);
+      st_.connections.erase(conn);
+      return false;
+    };
+    if (info.ready) {
+      protocol_error(conn, "HELLO twice");
+      return false;
+    }
+    if (h.version_major != wire::protocol_major)
+      return reject({errc::failed_precondition,
+                     "protocol version " + std::to_string(h.version_major) + "." +
+                         std::to_string(h.version_minor) + " is not supported (this peer speaks " +
+                         std::to_string(wire::protocol_major) + "." +
+                         std::to_string(wire::protocol_minor) + ")"});
+    if (h.peer_id.empty() || h.session_id.empty())
+      return reject({errc::internal, "HELLO without a peer id or session id"});
+    if (h.window < wire::data_frame_overhead + 1)
+      return reject({errc::internal, "HELLO with a window too small for any message"});
+    if (h.peer_id == st_.context->peer_id)
+      return reject({errc::already_exists, "peer id '" + h.peer_id + "' is this peer's own"});
+    auto known = st_.remotes.find(h.peer_id);
+    if (known != st_.remotes.end() && known->second.session != h.session_id)
+      return reject({errc::already_exists,
+                     "peer id '" + h.peer_id + "' is already connected"});
+    info.ready = true;
+    info.remote_id = h.peer_id;
+    info.remote_session = h.session_id;
+    info.remote_window = h.window;
+    info.remote_max_payload = h.max_payload;
+    if (!info.outbound) send_hello(conn);
+    auto& remote = st_.remotes[h.peer_id];
+    remote.session = h.session_id;
+    remote.connections.push_back(conn);
+    if (remote.connections.size() == 1) {
+      self_->send(st_.scheduler, peer_up_atom::value, h.peer_id);
+      emit(peer_event::kind::connected, h.peer_id, {});
+      flush_pending();
+    }
+    return true;
+  }
+
+  void protocol_error(connection_id conn, std::string why) {
+    duplex::error reason{errc::internal, "protocol error: " + why};
+    auto it = st_.connections.find(conn);
+    emit(peer_event::kind::rejected, it == st_.connections.end() ? "" : it->second.remote_id,
+         reason);
+    connection_down(conn, reason, /*notify_remote=*/true);
+    net().close_connection(conn);
+  }
+
+  void connection_down(connection_id conn, duplex::error reason, bool notify_remote) {
+    auto it = st_.connections.find(conn);
+    if (it == st_.connections.end()) return;
+    auto info = std::move(it->second);
+    st_.connections.erase(it);
+    if (notify_remote) send_bye(conn, reason);
+    duplex::error channel_error{errc::unavailable, reason.message};
+    for (auto& [id, channel] : info.channels)
+      self_->send(channel, conn_down_atom::value, channel_error);
+    if (!info.ready) return;
+    auto remote = st_.remotes.find(info.remote_id);
+    if (remote == st_.remotes.end()) return;
+    auto& conns = remote->second.connections;
+    conns.erase(std::remove(conns.begin(), conns.end(), conn), conns.end());
+    if (conns.empty()) {
+      st_.remotes.erase(remote);
+      self_->send(st_.scheduler, peer_down_atom::value, info.remote_id);
+      emit(peer_event::kind::disconnected, info.remote_id, reason);
+    }
+  }
+
+  void attach(connection_id conn, connection_info& info, caf::actor channel,
+              std::uint64_t parent) {
+    auto id = info.next_channel_id;
+    info.next_channel_id += 2;
+    info.channels.emplace(id, channel);
+    attachment where{conn,        id, parent, info.remote_id, info.remote_window,
+                     info.remote_max_payload, true};
+    self_->send(channel, attach_atom::value, std::move(where));
+  }
+
+  connection_id preferred_connection(const std::string& remote_id) {
+    auto it = st_.remotes.find(remote_id);
+    return it == st_.remotes.end() ? 0 : it->second.connections.front();
+  }
+
+  void open(caf::actor channel, const std::string& target) {
+    if (st_.shut_down) {
+      self_->send(channel, conn_down_atom::value,
+                  duplex::error{errc::unavailable, "the peer is shut down"});
+      return;
+    }
+    if (!target.empty()) {
+      auto conn = preferred_connection(target);
+      if (!conn) {
+        self_->send(channel, fail_atom::value,
+                    duplex::error{errc::unavailable, "peer '" + target + "' is not connected"});
+        return;
+      }
+      attach(conn, st_.connections.at(conn), std::move(channel), 0);
+      return;
+    }
+    if (st_.pending.size() >= options().max_pending_opens) {
+      self_->send(channel, fail_atom::value,
+                  duplex::error{errc::resource_exhausted,
+                                "too many channels wait for a remote peer (max_pending_opens " +
+                                    std::to_string(options().max_pending_opens) + ")"});
+      return;
+    }
+    st_.pending.push_back(std::move(channel));
+    if (!st_.remotes.empty()) schedule_next();
+  }
+
+  // Sends the oldest pending channel to the peer the scheduler picks.
+  void schedule_next() {
+    self_->request(st_.scheduler, caf::infinite, next_atom::value)
+        .then([this](const std::string& id) {
+          if (st_.pending.empty() || id.empty()) return;
+          auto conn = preferred_connection(id);
+          if (!conn) {
+            // It went down meanwhile: try again with whoever is left.
+            if (!st_.remotes.empty()) schedule_next();
+            return;
+          }
+          auto channel = std::move(st_.pending.front());
+          st_.pending.pop_front();
+          attach(conn, st_.connections.at(conn), std::move(channel), 0);
+        });
+  }
+
+  void flush_pending() {
+    for (std::size_t i = 0; i < st_.pending.size(); ++i) schedule_next();
+  }
+
+  caf::actor open_for_actor(const std::string& service, metadata headers) {
+    auto codec = st_.context->codecs->for_headers(headers);
+    channel_meta meta{service, std::move(headers), {}, st_.context->peer_id, {}};
+    auto core = std::make_shared<channel_core>(
+        std::move(meta), codec ? *codec : nullptr, options().channel_window,
+        options().pending_bytes, options().pending_messages, options().max_payload);
+    auto channel = spawn_channel({core, st_.context, caf::actor_cast<caf::actor>(self_), {}});
+    if (!codec) self_->send(channel, fail_atom::value, codec.error());
+    else open(channel, {});
+    return channel;
+  }
+
+  void incoming_open(connection_id conn, connection_info& info, wire::frame& f) {
+    auto refuse = [&](duplex::error reason) {
+      wire::encode_status(frame_kind::cancel, f.channel, reason, st_.buffer);
+      send_frames(conn);
+    };
+    // The remote allocates ids of its own parity: odd if it connected to us.
+    const bool remote_connected = !info.outbound;
+    if (f.channel == 0 || (f.channel % 2 == 1) != remote_connected)
+      return refuse({errc::internal, "OPEN with a channel id of the wrong parity"});
+    if (info.channels.count(f.channel))
+      return refuse({errc::internal, "OPEN for channel " + std::to_string(f.channel) +
+                                         " which is already open"});
+    if (info.channels.size() >= options().max_channels_per_remote)
+      return refuse({errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
+                                                   std::to_string(options().max_channels_per_remote) +
+                                                   ")"});
+    std::size_t header_bytes = f.service.size();
+    for (auto& [key, value] : f.headers) header_bytes += key.size() + value.size();
+    if (header_bytes > options().max_header_bytes)
+      return refuse({errc::resource_exhausted,
+                     "service and headers of " + std::to_string(header_bytes) +
+                         " bytes exceed the limit of " + std::to_string(options().max_header_bytes) +
+                         " bytes"});
+    auto codec = st_.context->codecs->for_headers(f.headers);
+    if (!codec) return refuse(codec.error());
+
+    caf::actor parent;
+    if (f.parent != 0) {
+      auto p = info.channels.find(f.parent);
+      if (p == info.channels.end())
+        return refuse({errc::not_found, "parent channel " + std::to_string(f.parent) +
+                                            " is not open"});
+      parent = p->second;
+    }
+    const route* target = nullptr;
+    if (!parent) {
+      auto r = st_.routes.find(f.service);
+      if (r != st_.routes.end()) target = &r->second;
+      else if (!options().accept_unhandled)
+        return refuse({errc::unimplemented, "no service '" + f.service + "' at peer '" +
+                                                st_.context->peer_id + "'"});
+    }
+
+    channel_meta meta{f.service, std::move(f.headers), {}, st_.context->peer_id, info.remote_id};
+    auto core = std::make_shared<channel_core>(
+        std::move(meta), *codec, options().channel_window, options().pending_bytes,
+        options().pending_messages, options().max_payload);
+    attachment where{conn,        f.channel, f.parent, info.remote_id, info.remote_window,
+                     info.remote_max_payload, false};
+    auto channel = spawn_accepted_channel(
+        {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
+    info.channels.emplace(f.channel, channel);
+    auto incoming = std::make_shared<incoming_channel>(incoming_channel{core, channel});
+
+    if (parent) {
+      self_->send(parent, nested_in_atom::value, std::move(incoming));
+    } else if (!target) {
+      st_.context->accepted.push(std::move(incoming));
+    } else if (auto* handler = std::get_if<handler_ptr>(target)) {
+      st_.context->run_handler(std::move(incoming), *handler);
+    } else {
+      auto meta_now = core->meta_copy();
+      self_->send(std::get<caf::actor>(*target), channel_atom::value, channel, meta_now.service,
+                  meta_now.headers);
+    }
+  }
+
+  result<void> drop(const std::string& id) {
+    auto it = st_.remotes.find(id);
+    if (it == st_.remotes.end())
+      return duplex::error{errc::not_found, "peer '" + id + "' is not connected"};
+    auto conns = it->second.connections;
+    duplex::error reason{errc::cancelled, "dropped by peer '" + st_.context->peer_id + "'"};
+    for (auto conn : conns) {
+      connection_down(conn, reason, /*notify_remote=*/true);
+      net().close_connection(conn);
+    }
+    return {};
+  }
+
+  bool shutdown() {
+    if (st_.shut_down) return true;
+    duplex::error reason{errc::unavailable, "peer '" + st_.context->peer_id + "' shut down"};
+    for (auto& [conn, info] : st_.connections) {
+      if (!info.ready) continue;
+      // Streams still open end with unavailable at the remote, never with a clean end.
+      for (auto& [id, channel] : info.channels)
+        wire::encode_status(frame_kind::cancel, id, reason, st_.buffer);
+      wire::encode_status(frame_kind::bye, 0, reason, st_.buffer);
+      send_frames(conn);
+    }
+    std::vector<connection_id> conns;
+    for (auto& [conn, info] : st_.connections) conns.push_back(conn);
+    for (auto conn : conns) connection_down(conn, reason, /*notify_remote=*/false);
+    for (auto& channel : st_.pending) self_->send(channel, conn_down_atom::value, reason);
+    st_.pending.clear();
+    st_.shut_down = true;
+    st_.context->accepted.close(nullptr);
+    self_->send_exit(st_.scheduler, caf::exit_reason::user_shutdown);
+    return true;
+  }
+
+  caf::event_based_actor* self_;
+  peer_state& st_;
+};
+
+struct peer_actor_state {
+  peer_state peer;
+  std::unique_ptr<peer_behavior> behavior;
+};
+
+caf::behavior peer_actor(caf::stateful_actor<peer_actor_state>* self,
+                         std::shared_ptr<peer_context> context) {
+  self->state.peer.context = std::move(context);
+  self->state.peer.scheduler = spawn_scheduler(*self->state.peer.context->system);
+  self->state.behavior = std::make_unique<peer_behavior>(self, &self->state.peer);
+  return self->state.behavior->make();
+}
+
+}  // namespace
+
+caf::actor spawn_peer_actor(std::shared_ptr<peer_context> context) {
+  auto& system = *context->system;
+  return system.spawn<caf::hidden>(peer_actor, std::move(context));
+}
+
+std::shared_ptr<transport_events> make_transport_bridge(caf::actor peer) {
+  return std::make_shared<transport_bridge>(std::move(peer));
+}
+
+}  // namespace duplex::detail

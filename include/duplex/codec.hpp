@@ -1,0 +1,74 @@
+// Typed payloads. Every codec converts between its wire form and msgpack, the canonical form:
+// a user type is described once (MSGPACK_DEFINE_MAP, so fields travel as a map with their
+// names) and msgpack and JSON then carry the same shape. A channel picks its codec with the
+// `content-type` header; the registry is an object owned by the runtime, not a global.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "duplex/bytes.hpp"
+#include "duplex/error.hpp"
+
+namespace duplex {
+
+inline constexpr const char* content_type_header = "content-type";
+inline constexpr const char* msgpack_content_type = "application/msgpack";
+inline constexpr const char* json_content_type = "application/json";
+
+class codec {
+ public:
+  virtual ~codec() = default;
+  virtual std::string_view content_type() const = 0;
+  // Canonical msgpack bytes -> this codec's wire bytes.
+  virtual result<bytes> from_msgpack(const bytes& packed) const = 0;
+  // This codec's wire bytes -> canonical msgpack bytes; invalid_argument when undecodable.
+  virtual result<bytes> to_msgpack(const bytes& wire) const = 0;
+};
+
+class codec_registry {
+ public:
+  // msgpack (the default) and JSON.
+  codec_registry();
+  void add(std::shared_ptr<const codec> c);
+  // nullptr when unknown.
+  const codec* find(std::string_view content_type) const;
+  // The codec a channel with these headers uses: its content-type, or msgpack.
+  result<const codec*> for_headers(const metadata& headers) const;
+
+ private:
+  std::map<std::string, std::shared_ptr<const codec>, std::less<>> codecs_;
+};
+
+namespace detail {
+// Unpacks canonical msgpack bytes with limits suited to application payloads.
+result<msgpack::object_handle> unpack_payload(const bytes& packed);
+}  // namespace detail
+
+template <class T>
+result<bytes> encode_as(const codec& c, const T& value) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, value);
+  bytes packed(buffer.data(), buffer.data() + buffer.size());
+  return c.from_msgpack(packed);
+}
+
+template <class T>
+result<T> decode_as(const codec& c, const bytes& wire) {
+  auto packed = c.to_msgpack(wire);
+  if (!packed) return packed.error();
+  auto handle = detail::unpack_payload(*packed);
+  if (!handle) return handle.error();
+  try {
+    return handle->get().template as<T>();
+  } catch (const std::exception& e) {
+    return error{errc::invalid_argument,
+                 std::string("payload does not match the expected type: ") + e.what()};
+  }
+}
+
+}  // namespace duplex

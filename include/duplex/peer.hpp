@@ -1,0 +1,94 @@
+// A peer: client and server at once. It binds and connects to any number of endpoints, opens
+// channels to remote peers (round-robin or by id) and accepts the channels they open.
+//
+// Thread contract: every member is thread-safe except move, assignment and destruction.
+// bind/unbind/connect/disconnect/handle/peers/next_peer wait briefly for the transport or the
+// peer's actor; open() never waits (everything is queued); accept() waits up to its timeout.
+// Handlers registered with handle() run on the peer's handler pool (handler_threads), never on
+// a CAF worker, and may block. Event callbacks run on an actor thread and must not block.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "duplex/channel.hpp"
+#include "duplex/options.hpp"
+#include "duplex/runtime.hpp"
+
+namespace duplex {
+
+namespace detail {
+struct peer_state;
+}
+
+// Connection-level happenings, for logs and tests.
+struct peer_event {
+  enum class kind {
+    connected,     // HELLO exchange completed with remote_peer_id
+    disconnected,  // the connection to remote_peer_id is gone (`reason`)
+    rejected,      // a connection failed its HELLO (version, duplicate id) or sent BYE
+  };
+  kind what;
+  std::string remote_peer_id;
+  error reason;
+};
+
+using channel_handler = std::function<void(channel)>;
+
+class peer {
+ public:
+  // Throws duplex::exception (invalid_argument) if options.validate() fails.
+  explicit peer(runtime& rt, peer_options options = {});
+  ~peer();  // shutdown()
+  peer(peer&&) noexcept;
+  peer& operator=(peer&&) noexcept;
+
+  const std::string& id() const;
+  const std::string& session_id() const;
+
+  // Endpoints: tcp://host:port, ipc://path, inproc://name. bind() returns the endpoint
+  // actually bound (tcp port 0 becomes the chosen port). Bad strings and unknown transports
+  // give invalid_argument.
+  result<std::string> bind(const std::string& endpoint);
+  result<void> unbind(const std::string& endpoint);
+  result<void> connect(const std::string& endpoint);
+  result<void> disconnect(const std::string& endpoint);
+
+  // Opens a channel to the next remote peer chosen by the round-robin scheduler when one is
+  // ready; until then the channel and what is written to it wait in the pending queue.
+  channel open(std::string service, metadata headers = {});
+  // Opens a channel to one remote peer; the channel fails with unavailable if it is not
+  // connected.
+  channel open_to(std::string remote_peer_id, std::string service, metadata headers = {});
+
+  // Routes incoming channels for `service` to `handler`, run on the handler pool. Channels for
+  // services with no handler go to accept() when options.accept_unhandled, otherwise the
+  // opener gets unimplemented.
+  void handle(std::string service, channel_handler handler);
+  // The next incoming channel without a handler. failed_precondition unless accept_unhandled.
+  result<channel> accept(std::chrono::milliseconds timeout = forever);
+
+  // Remote peers that completed HELLO, each once.
+  std::vector<std::string> peers() const;
+  // The peer the scheduler would pick next (advances the round robin); empty if none.
+  std::string next_peer();
+  // Sends BYE to that peer and ignores its further frames; its channels fail with unavailable.
+  result<void> drop(const std::string& remote_peer_id);
+
+  void on_event(std::function<void(const peer_event&)> callback);
+
+  // Stops accepting, fails the channels the application did not close (unavailable at the
+  // remote), sends what is queued within the linger option and closes the sockets.
+  void shutdown();
+
+  // ---- actor face ----
+  caf::actor actor() const;
+
+ private:
+  std::unique_ptr<detail::peer_state> state_;
+};
+
+}  // namespace duplex

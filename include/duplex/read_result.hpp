@@ -1,0 +1,44 @@
+// What one read from a channel gives: a message, the end of the stream, or an error.
+#pragma once
+
+#include <utility>
+
+#include "duplex/bytes.hpp"
+#include "duplex/error.hpp"
+
+namespace duplex {
+
+class read_result {
+ public:
+  enum class kind { message, end, error };
+
+  static read_result message(bytes payload) { return read_result{kind::message, std::move(payload), {}}; }
+  static read_result end() { return read_result{kind::end, {}, {}}; }
+  static read_result failure(duplex::error err) { return read_result{kind::error, {}, std::move(err)}; }
+
+  kind what() const noexcept { return kind_; }
+  bool is_message() const noexcept { return kind_ == kind::message; }
+  // The remote closed its direction cleanly; its trailers are in channel::meta().
+  bool is_end() const noexcept { return kind_ == kind::end; }
+  bool is_error() const noexcept { return kind_ == kind::error; }
+  // True for a message only, so `while (auto msg = ch.read())` stops at end and at errors.
+  explicit operator bool() const noexcept { return is_message(); }
+
+  bytes& operator*() & { return payload_; }
+  const bytes& operator*() const& { return payload_; }
+  bytes&& operator*() && { return std::move(payload_); }
+  bytes* operator->() { return &payload_; }
+  const bytes* operator->() const { return &payload_; }
+  const bytes& payload() const& { return payload_; }
+  // errc::ok unless is_error().
+  const duplex::error& error() const noexcept { return error_; }
+
+ private:
+  read_result(kind k, bytes payload, duplex::error err)
+      : kind_(k), payload_(std::move(payload)), error_(std::move(err)) {}
+  kind kind_;
+  bytes payload_;
+  duplex::error error_;
+};
+
+}  // namespace duplex

@@ -1,0 +1,261 @@
+#include "duplex/channel.hpp"
+
+#include <exception>
+
+#include "actors/channel_actor.hpp"
+#include "runtime/channel_link.hpp"
+
+namespace duplex {
+
+namespace detail {
+
+std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_context>& context,
+                                               const caf::actor& peer, std::string service,
+                                               metadata headers, const caf::actor& parent,
+                                               duplex::error* codec_error) {
+  auto codec = context->codecs->for_headers(headers);
+  const auto& options = context->options;
+  channel_meta meta{std::move(service), std::move(headers), {}, context->peer_id, {}};
+  auto core = std::make_shared<channel_core>(
+      std::move(meta), codec ? *codec : context->codecs->find(msgpack_content_type),
+      options.channel_window, options.pending_bytes, options.pending_messages,
+      options.max_payload);
+  if (!codec && codec_error) *codec_error = codec.error();
+  auto actor = spawn_channel({core, context, peer, parent});
+  return std::make_unique<channel_link>(channel_link{std::move(core), std::move(actor), context, peer});
+}
+
+std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,
+                                                 const caf::actor& peer,
+                                                 const incoming_channel& incoming) {
+  return std::make_unique<channel_link>(
+      channel_link{incoming.core, incoming.actor, context, peer});
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::outbound_op;
+using detail::write_gate;
+
+error no_channel() { return {errc::failed_precondition, "empty channel handle"}; }
+
+std::optional<detail::clock::time_point> deadline_after(std::chrono::milliseconds timeout) {
+  if (timeout.count() < 0) return std::nullopt;
+  return detail::clock::now() + timeout;
+}
+
+error timed_out(std::chrono::milliseconds timeout) {
+  return {errc::deadline_exceeded,
+          "no result within " + std::to_string(timeout.count()) + " ms"};
+}
+
+}  // namespace
+
+channel::channel(std::unique_ptr<detail::channel_link> link) : link_(std::move(link)) {}
+channel::channel(channel&&) noexcept = default;
+
+channel& channel::operator=(channel&& other) noexcept {
+  if (this != &other) {
+    if (link_) caf::anon_send(link_->actor, detail::dropped_atom::value);
+    link_ = std::move(other.link_);
+  }
+  return *this;
+}
+
+channel::~channel() {
+  if (!link_) return;
+  // A handler that threw: the handler pool reports `unknown` instead of a plain cancel.
+  if (std::uncaught_exceptions() > 0 && link_->core->in_handler) return;
+  caf::anon_send(link_->actor, detail::dropped_atom::value);
+}
+
+result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
+  if (!link_) return no_channel();
+  auto& core = *link_->core;
+  if (payload.size() > core.max_payload)
+    return error{errc::resource_exhausted, "payload of " + std::to_string(payload.size()) +
+                                               " bytes exceeds the limit of " +
+                                               std::to_string(core.max_payload) + " bytes"};
+  outbound_op op;
+  op.payload = std::move(payload);
+  auto done = std::make_shared<std::promise<result<void>>>();
+  auto future = done->get_future();
+  auto submitted = core.gate.submit(
+      std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor,
+      timeout.count() != 0);
+  switch (submitted.state) {
+    case write_gate::outcome::sent: return {};
+    case write_gate::outcome::failed:
+      if (timeout.count() == 0 && submitted.err.code == errc::resource_exhausted)
+        return timed_out(timeout);
+      return submitted.err;
+    case write_gate::outcome::queued: break;
+  }
+  if (auto deadline = deadline_after(timeout)) {
+    if (future.wait_until(*deadline) == std::future_status::timeout &&
+        core.gate.withdraw(submitted.ticket))
+      return timed_out(timeout);
+  }
+  return future.get();
+}
+
+result<void> channel::try_write(bytes payload) {
+  if (!link_) return no_channel();
+  auto& core = *link_->core;
+  if (payload.size() > core.max_payload)
+    return error{errc::resource_exhausted, "payload of " + std::to_string(payload.size()) +
+                                               " bytes exceeds the limit of " +
+                                               std::to_string(core.max_payload) + " bytes"};
+  outbound_op op;
+  op.payload = std::move(payload);
+  auto submitted = core.gate.submit(std::move(op), nullptr, link_->actor, false);
+  if (submitted.state == write_gate::outcome::failed) return submitted.err;
+  return {};
+}
+
+std::future<result<void>> channel::write_async(bytes payload) {
+  auto done = std::make_shared<std::promise<result<void>>>();
+  auto future = done->get_future();
+  if (!link_) {
+    done->set_value(no_channel());
+    return future;
+  }
+  auto& core = *link_->core;
+  if (payload.size() > core.max_payload) {
+    done->set_value(error{errc::resource_exhausted,
+                          "payload of " + std::to_string(payload.size()) +
+                              " bytes exceeds the limit of " + std::to_string(core.max_payload) +
+                              " bytes"});
+    return future;
+  }
+  outbound_op op;
+  op.payload = std::move(payload);
+  auto submitted = core.gate.submit(
+      std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor,
+      true);
+  if (submitted.state == write_gate::outcome::sent) done->set_value(result<void>{});
+  if (submitted.state == write_gate::outcome::failed) done->set_value(submitted.err);
+  return future;
+}
+
+namespace {
+result<void> submit_control(detail::channel_link* link, outbound_op op) {
+  if (!link) return no_channel();
+  auto submitted = link->core->gate.submit(std::move(op), nullptr, link->actor, true);
+  if (submitted.state == write_gate::outcome::failed) return submitted.err;
+  return {};
+}
+}  // namespace
+
+result<void> channel::write_error(errc code, std::string message) {
+  if (code == errc::ok) return error{errc::invalid_argument, "write_error needs an error code"};
+  outbound_op op;
+  op.what = outbound_op::kind::error;
+  op.status = error{code, std::move(message)};
+  return submit_control(link_.get(), std::move(op));
+}
+
+result<void> channel::write_trailers(metadata trailers) {
+  outbound_op op;
+  op.what = outbound_op::kind::trailers;
+  op.trailers = std::move(trailers);
+  return submit_control(link_.get(), std::move(op));
+}
+
+result<void> channel::close_write() {
+  outbound_op op;
+  op.what = outbound_op::kind::end;
+  return submit_control(link_.get(), std::move(op));
+}
+
+void channel::close() {
+  outbound_op op;
+  op.what = outbound_op::kind::close;
+  (void)submit_control(link_.get(), std::move(op));
+}
+
+void channel::cancel() {
+  if (!link_) return;
+  error reason{errc::cancelled, "cancelled by the application"};
+  // Wake local readers and writers now; the actor tells the remote.
+  link_->core->inbox.abort(read_result::failure(reason));
+  link_->core->gate.fail(reason);
+  caf::anon_send(link_->actor, cancel_atom::value);
+}
+
+read_result channel::read(std::chrono::milliseconds timeout) {
+  if (!link_) return read_result::failure(no_channel());
+  auto& core = *link_->core;
+  auto item = core.inbox.pop(deadline_after(timeout));
+  if (!item) return read_result::failure(timed_out(timeout));
+  if (auto credit = core.note_consumed(*item))
+    caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
+  return std::move(*item);
+}
+
+std::optional<read_result> channel::try_read() {
+  if (!link_) return read_result::failure(no_channel());
+  auto& core = *link_->core;
+  auto item = core.inbox.try_pop();
+  if (!item) return std::nullopt;
+  if (auto credit = core.note_consumed(*item))
+    caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
+  return item;
+}
+
+void channel::read_async(std::function<void(read_result)> callback) {
+  if (!link_) {
+    callback(read_result::failure(no_channel()));
+    return;
+  }
+  auto core = link_->core;
+  auto actor = link_->actor;
+  core->inbox.pop_async([core, actor, callback = std::move(callback)](read_result item) {
+    if (auto credit = core->note_consumed(item))
+      caf::anon_send(actor, detail::credit_atom::value, std::uint64_t{credit});
+    callback(std::move(item));
+  });
+}
+
+std::future<read_result> channel::read_future() {
+  auto done = std::make_shared<std::promise<read_result>>();
+  auto future = done->get_future();
+  read_async([done](read_result item) { done->set_value(std::move(item)); });
+  return future;
+}
+
+const codec& channel::payload_codec() const {
+  if (!link_) throw exception(no_channel());
+  return *link_->core->payload_codec;
+}
+
+channel_meta channel::meta() const {
+  if (!link_) return {};
+  return link_->core->meta_copy();
+}
+
+channel channel::open(std::string service, metadata headers) {
+  if (!link_) return channel{};
+  error codec_error;
+  auto child = detail::make_opened_link(link_->context, link_->peer, std::move(service),
+                                        std::move(headers), link_->actor, &codec_error);
+  if (!codec_error.ok())
+    caf::anon_send(child->actor, detail::fail_atom::value, codec_error);
+  else
+    caf::anon_send(link_->actor, detail::nested_atom::value, child->actor);
+  return channel{std::move(child)};
+}
+
+result<channel> channel::accept(std::chrono::milliseconds timeout) {
+  if (!link_) return no_channel();
+  auto next = link_->core->nested.pop(deadline_after(timeout));
+  if (!next) return timed_out(timeout);
+  if (!*next) return error{errc::failed_precondition, "the channel is closed"};
+  return channel{detail::make_incoming_link(link_->context, link_->peer, **next)};
+}
+
+caf::actor channel::actor() const { return link_ ? link_->actor : caf::actor{}; }
+
+}  // namespace duplex

@@ -1,0 +1,64 @@
+#include "duplex/runtime.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "runtime/runtime_state.hpp"
+
+namespace duplex {
+
+namespace {
+std::size_t default_scheduler_threads() {
+  auto cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : cores;
+}
+}  // namespace
+
+void runtime::configure(caf::actor_system_config& config, const runtime_options& options) {
+  // CAF 0.17 starts 4 workers even on 2 cores: size the pool deliberately.
+  auto threads = options.scheduler_threads ? options.scheduler_threads : default_scheduler_threads();
+  config.set("scheduler.max-threads", threads);
+}
+
+runtime::runtime(runtime_options options, std::function<void(caf::actor_system_config&)> customize)
+    : state_(std::make_unique<detail::runtime_state>()) {
+  options.validate().value();
+  state_->options = options;
+  state_->owned_config = std::make_unique<caf::actor_system_config>();
+  configure(*state_->owned_config, options);
+  if (customize) customize(*state_->owned_config);
+  state_->owned_system = std::make_unique<caf::actor_system>(*state_->owned_config);
+  state_->system = state_->owned_system.get();
+  state_->net = std::make_shared<detail::transport>(options.io_threads);
+}
+
+runtime::runtime(caf::actor_system& system, runtime_options options)
+    : state_(std::make_unique<detail::runtime_state>()) {
+  options.validate().value();
+  state_->options = options;
+  state_->system = &system;
+  state_->net = std::make_shared<detail::transport>(options.io_threads);
+}
+
+runtime::~runtime() {
+  // The transport thread stops first so no event reaches an actor of a stopping system.
+  state_->net.reset();
+  if (state_->owned_system) {
+    // Duplex's actors are hidden; the system does not wait for channels left open.
+    state_->owned_system.reset();
+  }
+}
+
+caf::actor_system& runtime::system() { return *state_->system; }
+codec_registry& runtime::codecs() { return state_->codecs; }
+const runtime_options& runtime::options() const { return state_->options; }
+
+log_options log_options::use_stderr_logger() {
+  log_options out;
+  out.logger = spdlog::stderr_logger_mt("duplex-" + std::to_string(reinterpret_cast<std::uintptr_t>(&out)));
+  return out;
+}
+
+}  // namespace duplex

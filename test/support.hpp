@@ -1,0 +1,45 @@
+// Helpers shared by the test suites.
+#pragma once
+
+#include <duplex/duplex.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <string>
+#include <vector>
+
+namespace duplex::testing {
+
+using namespace std::chrono_literals;
+
+// Every wait in the tests is bounded: events, never speed.
+inline constexpr std::chrono::milliseconds wait_limit = 5s;
+
+inline bytes make_payload(std::size_t size, std::uint8_t seed = 0) {
+  bytes out(size);
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::uint8_t>((i * 31 + seed) & 0xff);
+  return out;
+}
+
+// The endpoints each transport-sensitive test runs over; `tag` keeps names unique.
+inline std::vector<std::string> bind_endpoints(const std::string& tag) {
+  static int counter = 0;
+  ++counter;
+  auto suffix = tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter);
+  return {"tcp://127.0.0.1:0", "ipc:///tmp/duplex-test-" + suffix, "inproc://duplex-" + suffix};
+}
+
+// Polls `condition` until it holds or the limit passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = wait_limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
+
+}  // namespace duplex::testing

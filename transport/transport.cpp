@@ -1,0 +1,571 @@
+#include "transport/transport.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace duplex::detail {
+
+namespace {
+
+// Batches stop growing past this size; a single larger frame still goes alone.
+constexpr std::size_t batch_soft_limit = 256u << 10;
+// Messages taken from one socket before the loop looks at the others (fairness).
+constexpr int receive_burst = 256;
+
+duplex::error zmq_failure(const std::string& what, const std::string& endpoint, int err) {
+  errc code = errc::internal;
+  switch (err) {
+    case EINVAL:
+    case EPROTONOSUPPORT:
+    case ENOCOMPATPROTO:
+    case ENODEV: code = errc::invalid_argument; break;
+    case EADDRINUSE: code = errc::already_exists; break;
+    case EADDRNOTAVAIL:
+    case ENOENT: code = errc::invalid_argument; break;
+    default: break;
+  }
+  return {code, what + " '" + endpoint + "': " + zmq_strerror(err)};
+}
+
+bool has_transport_prefix(const std::string& endpoint) {
+  for (const char* prefix : {"tcp://", "ipc://", "inproc://"})
+    if (endpoint.rfind(prefix, 0) == 0 && endpoint.size() > std::string(prefix).size())
+      return true;
+  return false;
+}
+
+result<void> check_endpoint(const std::string& endpoint) {
+  if (!has_transport_prefix(endpoint))
+    return duplex::error{errc::invalid_argument,
+                         "endpoint '" + endpoint + "' must start with tcp://, ipc:// or inproc://"};
+  return {};
+}
+
+}  // namespace
+
+class transport::impl {
+ public:
+  explicit impl(int io_threads) : context_(io_threads) {
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~impl() {
+    post([this] { running_ = false; });
+    thread_.join();
+    ::close(wake_fd_);
+  }
+
+  // ---- called from any thread ----
+
+  void post(std::function<void()> command) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_empty = commands_.empty() && outgoing_.empty();
+      commands_.push_back(std::move(command));
+    }
+    if (was_empty) wake();
+  }
+
+  template <class T>
+  T call(std::function<T()> command) {
+    std::promise<T> done;
+    auto future = done.get_future();
+    post([&] { done.set_value(command()); });
+    return future.get();
+  }
+
+  void send(connection_id conn, std::string encoded) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_empty = commands_.empty() && outgoing_.empty();
+      outgoing_.emplace_back(conn, std::move(encoded));
+    }
+    if (was_empty) wake();
+  }
+
+  // ---- transport thread only (through post/call) ----
+
+  owner_id add_owner(std::shared_ptr<transport_events> events, socket_settings settings) {
+    auto id = ++last_owner_;
+    owners_[id] = owner_state{std::move(events), std::move(settings), nullptr, {}, {}};
+    return id;
+  }
+
+  void remove_owner(owner_id owner, std::chrono::milliseconds linger) {
+    flush_outgoing();
+    auto it = owners_.find(owner);
+    if (it == owners_.end()) return;
+    auto& state = it->second;
+    int linger_ms = static_cast<int>(linger.count());
+    if (state.router) close_socket(*state.router, linger_ms);
+    for (auto& [endpoint, dealer] : state.dealers) close_socket(*dealer, linger_ms);
+    for (auto it2 = connections_.begin(); it2 != connections_.end();) {
+      if (it2->second.owner == owner)
+        it2 = connections_.erase(it2);
+      else
+        ++it2;
+    }
+    owners_.erase(it);
+    sockets_changed_ = true;
+  }
+
+  result<std::string> bind(owner_id owner, const std::string& endpoint) {
+    if (auto ok = check_endpoint(endpoint); !ok) return ok.error();
+    auto& state = owners_.at(owner);
+    if (!state.router) {
+      state.router = std::make_unique<socket_entry>();
+      state.router->owner = owner;
+      state.router->is_router = true;
+      state.router->socket = zmq::socket_t(context_, zmq::socket_type::router);
+      apply_common_options(state.router->socket, state.settings);
+      state.router->socket.set(zmq::sockopt::router_mandatory, 1);
+      start_monitor(*state.router);
+      sockets_changed_ = true;
+    }
+    if (zmq_bind(state.router->socket.handle(), endpoint.c_str()) != 0)
+      return zmq_failure("cannot bind", endpoint, zmq_errno());
+    return state.router->socket.get(zmq::sockopt::last_endpoint);
+  }
+
+  result<void> unbind(owner_id owner, const std::string& endpoint) {
+    if (auto ok = check_endpoint(endpoint); !ok) return ok.error();
+    auto& state = owners_.at(owner);
+    if (!state.router || zmq_unbind(state.router->socket.handle(), endpoint.c_str()) != 0)
+      return duplex::error{errc::not_found, "endpoint '" + endpoint + "' is not bound"};
+    return {};
+  }
+
+  result<void> connect(owner_id owner, const std::string& endpoint) {
+    if (auto ok = check_endpoint(endpoint); !ok) return ok.error();
+    auto& state = owners_.at(owner);
+    if (state.dealers.count(endpoint))
+      return duplex::error{errc::already_exists, "already connected to '" + endpoint + "'"};
+    auto entry = std::make_unique<socket_entry>();
+    entry->owner = owner;
+    entry->endpoint = endpoint;
+    entry->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
+    apply_common_options(entry->socket, state.settings);
+    // inproc has no handshake and no monitor events: its one connection is up at once, and
+    // frames queue in the pipe until the endpoint is bound (connect-before-bind).
+    const bool inproc = endpoint.rfind("inproc://", 0) == 0;
+    entry->socket.set(zmq::sockopt::immediate, inproc ? 0 : 1);
+    entry->socket.set(zmq::sockopt::reconnect_ivl,
+                      static_cast<int>(state.settings.reconnect_interval.count()));
+    entry->socket.set(zmq::sockopt::reconnect_ivl_max,
+                      static_cast<int>(state.settings.reconnect_interval_max.count()));
+    // The monitor must exist before connecting or the first handshake event is lost.
+    start_monitor(*entry);
+    if (zmq_connect(entry->socket.handle(), endpoint.c_str()) != 0) {
+      auto err = zmq_failure("cannot connect to", endpoint, zmq_errno());
+      close_socket(*entry, 0);
+      return err;
+    }
+    auto& dealer = *state.dealers.emplace(endpoint, std::move(entry)).first->second;
+    sockets_changed_ = true;
+    if (inproc) connection_established(dealer, -1);
+    return {};
+  }
+
+  result<void> disconnect(owner_id owner, const std::string& endpoint) {
+    auto& state = owners_.at(owner);
+    auto it = state.dealers.find(endpoint);
+    if (it == state.dealers.end())
+      return duplex::error{errc::not_found, "not connected to '" + endpoint + "'"};
+    flush_outgoing();
+    auto& entry = *it->second;
+    if (entry.current) connection_lost(entry.current, {errc::unavailable, "disconnected"});
+    close_socket(entry, 0);
+    state.dealers.erase(it);
+    sockets_changed_ = true;
+    return {};
+  }
+
+  void close_connection(connection_id conn) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    it->second.ignored = true;
+  }
+
+ private:
+  struct socket_entry {
+    owner_id owner = 0;
+    bool is_router = false;
+    std::string endpoint;  // dealers: the connected endpoint
+    zmq::socket_t socket;
+    zmq::socket_t monitor;
+    connection_id current = 0;  // dealers: the live connection, 0 while none
+  };
+
+  struct owner_state {
+    std::shared_ptr<transport_events> events;
+    socket_settings settings;
+    std::unique_ptr<socket_entry> router;
+    std::map<std::string, std::unique_ptr<socket_entry>> dealers;
+    std::unordered_map<std::string, connection_id> by_routing_id;
+  };
+
+  struct connection_state {
+    owner_id owner = 0;
+    socket_entry* socket = nullptr;
+    std::string routing_id;  // routers only
+    int fd = -1;
+    bool ignored = false;    // after BYE/close: frames are dropped
+  };
+
+  void wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  void apply_common_options(zmq::socket_t& s, const socket_settings& settings) {
+    s.set(zmq::sockopt::sndhwm, 0);  // credit-based flow control bounds memory, not HWM
+    s.set(zmq::sockopt::rcvhwm, 0);
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::maxmsgsize, settings.max_message_size);
+    s.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(settings.heartbeat_interval.count()));
+    s.set(zmq::sockopt::heartbeat_timeout,
+          static_cast<int>(settings.heartbeat_timeout.count()));
+    s.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(settings.heartbeat_timeout.count()));
+    s.set(zmq::sockopt::handshake_ivl, static_cast<int>(settings.handshake_interval.count()));
+  }
+
+  void start_monitor(socket_entry& entry) {
+    std::string address = "inproc://duplex-monitor-" + std::to_string(++last_monitor_);
+    constexpr int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED;
+    if (zmq_socket_monitor(entry.socket.handle(), address.c_str(), events) != 0)
+      throw exception({errc::internal, "zmq_socket_monitor failed"});
+    entry.monitor = zmq::socket_t(context_, zmq::socket_type::pair);
+    entry.monitor.connect(address);
+  }
+
+  void close_socket(socket_entry& entry, int linger_ms) {
+    zmq_socket_monitor(entry.socket.handle(), nullptr, 0);
+    entry.socket.set(zmq::sockopt::linger, linger_ms);
+    entry.socket.close();
+    entry.monitor.close();
+  }
+
+  std::vector<socket_entry*> all_sockets() {
+    std::vector<socket_entry*> out;
+    for (auto& [id, owner] : owners_) {
+      if (owner.router) out.push_back(owner.router.get());
+      for (auto& [endpoint, dealer] : owner.dealers) out.push_back(dealer.get());
+    }
+    return out;
+  }
+
+  void run() {
+    std::vector<zmq::pollitem_t> items;
+    std::vector<socket_entry*> sockets;
+    while (running_) {
+      if (sockets_changed_) {
+        sockets = all_sockets();
+        items.clear();
+        items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
+        for (auto* s : sockets) items.push_back({s->socket.handle(), 0, ZMQ_POLLIN, 0});
+        for (auto* s : sockets) items.push_back({s->monitor.handle(), 0, ZMQ_POLLIN, 0});
+        sockets_changed_ = false;
+      }
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds{-1});
+      if (items[0].revents & ZMQ_POLLIN) {
+        std::uint64_t count;
+        [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
+      }
+      run_commands();
+      if (sockets_changed_ || !running_) continue;  // entries may be gone
+      const std::size_t n = sockets.size();
+      for (std::size_t i = 0; i < n; ++i)
+        if (items[1 + n + i].revents & ZMQ_POLLIN) read_monitor(*sockets[i]);
+      if (sockets_changed_) continue;
+      for (std::size_t i = 0; i < n; ++i)
+        if (items[1 + i].revents & ZMQ_POLLIN) read_socket(*sockets[i]);
+      // A ZeroMQ socket's fd is edge-triggered: re-check commands queued meanwhile.
+      run_commands();
+    }
+    for (auto& [id, owner] : owners_) {
+      if (owner.router) close_socket(*owner.router, 0);
+      for (auto& [endpoint, dealer] : owner.dealers) close_socket(*dealer, 0);
+    }
+    owners_.clear();
+  }
+
+  void run_commands() {
+    std::deque<std::function<void()>> commands;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      commands.swap(commands_);
+    }
+    // Sends queued before a command (e.g. remove_owner) go out before it runs.
+    flush_outgoing();
+    for (auto& command : commands) command();
+  }
+
+  void flush_outgoing() {
+    std::deque<std::pair<connection_id, std::string>> outgoing;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      outgoing.swap(outgoing_);
+    }
+    if (outgoing.empty()) return;
+    // Coalesce per connection, keeping each connection's order.
+    std::vector<std::pair<connection_id, std::string>> batches;
+    std::unordered_map<connection_id, std::size_t> open_batch;
+    for (auto& [conn, encoded] : outgoing) {
+      auto it = open_batch.find(conn);
+      if (it != open_batch.end() && batches[it->second].second.size() < batch_soft_limit) {
+        batches[it->second].second += encoded;
+      } else {
+        open_batch[conn] = batches.size();
+        batches.emplace_back(conn, std::move(encoded));
+      }
+    }
+    for (auto& [conn, batch] : batches) send_batch(conn, batch);
+  }
+
+  void send_batch(connection_id conn, const std::string& batch) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;  // the connection died; its channels were failed
+    auto& c = it->second;
+    zmq::socket_t& socket = c.socket->socket;
+    bool sent;
+    if (c.socket->is_router) {
+      sent = socket.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore |
+                                                        zmq::send_flags::dontwait)
+                 .has_value();
+      if (sent)
+        sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
+    } else {
+      sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
+    }
+    if (!sent) connection_lost(conn, {errc::unavailable, "the remote peer is unreachable"});
+  }
+
+  void read_socket(socket_entry& entry) {
+    for (int i = 0; i < receive_burst; ++i) {
+      zmq::message_t first;
+      try {
+        if (!entry.socket.recv(first, zmq::recv_flags::dontwait)) return;
+      } catch (const zmq::error_t&) {
+        return;
+      }
+      if (entry.is_router)
+        read_router_message(entry, std::move(first));
+      else
+        read_dealer_message(entry, std::move(first));
+    }
+    // More may be waiting; the fd will not signal again for them.
+    post([] {});
+  }
+
+  void read_router_message(socket_entry& entry, zmq::message_t routing) {
+    std::vector<zmq::message_t> parts;
+    while (true) {
+      bool more = parts.empty() ? routing.more() : parts.back().more();
+      if (!more) break;
+      zmq::message_t part;
+      if (!entry.socket.recv(part, zmq::recv_flags::dontwait)) break;
+      parts.push_back(std::move(part));
+    }
+    auto& owner = owners_.at(entry.owner);
+    std::string routing_id(static_cast<const char*>(routing.data()), routing.size());
+    connection_id conn;
+    auto known = owner.by_routing_id.find(routing_id);
+    if (known == owner.by_routing_id.end()) {
+      conn = ++last_connection_;
+      owner.by_routing_id.emplace(routing_id, conn);
+      connections_[conn] = connection_state{entry.owner, &entry, routing_id, -1, false};
+    } else {
+      conn = known->second;
+    }
+    auto& state = connections_[conn];
+    if (state.ignored) return;
+    if (parts.size() != 1) {
+      protocol_failure(conn, "a Duplex message must be a single ZeroMQ frame");
+      return;
+    }
+    if (state.fd < 0) state.fd = zmq_msg_get(parts[0].handle(), ZMQ_SRCFD);
+    deliver(conn, parts[0]);
+  }
+
+  void read_dealer_message(socket_entry& entry, zmq::message_t body) {
+    bool multipart = body.more();
+    while (body.more()) {
+      zmq::message_t rest;
+      if (!entry.socket.recv(rest, zmq::recv_flags::dontwait) || !rest.more()) break;
+    }
+    if (!entry.current) return;  // data of a connection we already reported down
+    auto it = connections_.find(entry.current);
+    if (it == connections_.end() || it->second.ignored) return;
+    if (multipart) {
+      protocol_failure(entry.current, "a Duplex message must be a single ZeroMQ frame");
+      return;
+    }
+    deliver(entry.current, body);
+  }
+
+  void deliver(connection_id conn, const zmq::message_t& body) {
+    auto& state = connections_.at(conn);
+    auto& owner = owners_.at(state.owner);
+    auto frames = wire::decode_batch(body.data(), body.size(), owner.settings.limits);
+    if (!frames) {
+      protocol_failure(conn, frames.error().message);
+      return;
+    }
+    // Liveness is answered here so that busy actors or handlers never look dead.
+    std::string pongs;
+    msgpack::sbuffer buffer;
+    auto& list = *frames;
+    std::size_t kept = 0;
+    for (auto& f : list) {
+      if (f.kind == wire::frame_kind::ping) {
+        wire::encode_value(wire::frame_kind::pong, 0, f.value, buffer);
+      } else {
+        if (&list[kept] != &f) list[kept] = std::move(f);
+        ++kept;
+      }
+    }
+    list.resize(kept);
+    if (buffer.size() > 0) send_batch(conn, std::string(buffer.data(), buffer.size()));
+    if (!list.empty()) owner.events->on_frames(conn, std::move(list));
+  }
+
+  void protocol_failure(connection_id conn, std::string why) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    // Tell the remote why, then stop listening to it.
+    msgpack::sbuffer buffer;
+    wire::encode_status(wire::frame_kind::bye, 0, {errc::internal, why}, buffer);
+    send_batch(conn, std::string(buffer.data(), buffer.size()));
+    it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    it->second.ignored = true;
+    owners_.at(it->second.owner).events->on_connection_down(conn, {errc::internal, why});
+  }
+
+  void connection_lost(connection_id conn, duplex::error reason) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    auto state = it->second;
+    connections_.erase(it);
+    auto& owner = owners_.at(state.owner);
+    if (state.socket->is_router) {
+      owner.by_routing_id.erase(state.routing_id);
+    } else if (state.socket->current == conn) {
+      state.socket->current = 0;
+    }
+    if (!state.ignored) owner.events->on_connection_down(conn, std::move(reason));
+  }
+
+  void read_monitor(socket_entry& entry) {
+    while (true) {
+      zmq::message_t event_msg;
+      if (!entry.monitor.recv(event_msg, zmq::recv_flags::dontwait)) return;
+      zmq::message_t address;
+      if (event_msg.more()) (void)entry.monitor.recv(address, zmq::recv_flags::dontwait);
+      if (event_msg.size() < 6) continue;
+      std::uint16_t event;
+      std::int32_t value;
+      std::memcpy(&event, event_msg.data(), sizeof event);
+      std::memcpy(&value, static_cast<const char*>(event_msg.data()) + 2, sizeof value);
+      handle_monitor_event(entry, event, value);
+    }
+  }
+
+  void handle_monitor_event(socket_entry& entry, std::uint16_t event, std::int32_t fd) {
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+      if (entry.is_router) {
+        for (auto& [conn, state] : connections_) {
+          if (state.socket == &entry && state.fd == fd) {
+            connection_lost(conn, {errc::unavailable, "the connection was closed"});
+            break;
+          }
+        }
+      } else if (entry.current) {
+        connection_lost(entry.current, {errc::unavailable, "the connection was closed"});
+      }
+    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !entry.is_router) {
+      connection_established(entry, fd);
+    }
+  }
+
+  void connection_established(socket_entry& entry, int fd) {
+    if (entry.current) connection_lost(entry.current, {errc::unavailable, "reconnected"});
+    entry.current = ++last_connection_;
+    connections_[entry.current] = connection_state{entry.owner, &entry, {}, fd, false};
+    owners_.at(entry.owner).events->on_connection_up(entry.current, entry.endpoint);
+  }
+
+  zmq::context_t context_;
+  int wake_fd_ = -1;
+  std::thread thread_;
+
+  std::mutex mutex_;
+  std::deque<std::function<void()>> commands_;
+  std::deque<std::pair<connection_id, std::string>> outgoing_;
+
+  // Owned by the transport thread.
+  bool running_ = true;
+  bool sockets_changed_ = true;
+  owner_id last_owner_ = 0;
+  connection_id last_connection_ = 0;
+  std::uint64_t last_monitor_ = 0;
+  std::map<owner_id, owner_state> owners_;
+  std::unordered_map<connection_id, connection_state> connections_;
+};
+
+transport::transport(int io_threads) : impl_(std::make_unique<impl>(io_threads)) {}
+transport::~transport() = default;
+
+owner_id transport::add_owner(std::shared_ptr<transport_events> events, socket_settings settings) {
+  return impl_->call<owner_id>(
+      [&] { return impl_->add_owner(std::move(events), std::move(settings)); });
+}
+
+void transport::remove_owner(owner_id owner, std::chrono::milliseconds linger) {
+  impl_->call<bool>([&] {
+    impl_->remove_owner(owner, linger);
+    return true;
+  });
+}
+
+result<std::string> transport::bind(owner_id owner, const std::string& endpoint) {
+  return impl_->call<result<std::string>>([&] { return impl_->bind(owner, endpoint); });
+}
+
+result<void> transport::unbind(owner_id owner, const std::string& endpoint) {
+  return impl_->call<result<void>>([&] { return impl_->unbind(owner, endpoint); });
+}
+
+result<void> transport::connect(owner_id owner, const std::string& endpoint) {
+  return impl_->call<result<void>>([&] { return impl_->connect(owner, endpoint); });
+}
+
+result<void> transport::disconnect(owner_id owner, const std::string& endpoint) {
+  return impl_->call<result<void>>([&] { return impl_->disconnect(owner, endpoint); });
+}
+
+void transport::send(connection_id conn, std::string encoded_frames) {
+  impl_->send(conn, std::move(encoded_frames));
+}
+
+void transport::close_connection(connection_id conn) {
+  impl_->post([this, conn] { impl_->close_connection(conn); });
+}
+
+}  // namespace duplex::detail

@@ -1,0 +1,75 @@
+// The ZeroMQ transport: one thread per runtime owns every socket (ZeroMQ sockets are not
+// thread-safe). Bound endpoints share one ROUTER per owner; each connected endpoint gets its
+// own DEALER. Other threads talk to it through a queue and an eventfd; it reports to each
+// owner through transport_events. Nothing outside transport/ includes zmq.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/frame.hpp"
+#include "duplex/error.hpp"
+
+namespace duplex::detail {
+
+// One ZeroMQ-level connection: a DEALER's current connection or one routing id on a ROUTER.
+// Unique within a transport and never reused: a DEALER that reconnects gets a new id.
+using connection_id = std::uint64_t;
+using owner_id = std::uint64_t;
+
+// Callbacks from the transport thread. They must not block (they post to actors).
+class transport_events {
+ public:
+  virtual ~transport_events() = default;
+  // A connected endpoint finished the ZeroMQ handshake: the owner should send HELLO.
+  virtual void on_connection_up(connection_id conn, const std::string& endpoint) = 0;
+  // A decoded batch. PING frames were already answered and are not included.
+  virtual void on_frames(connection_id conn, std::vector<wire::frame> frames) = 0;
+  // The connection is gone (disconnect, or an undecodable batch: then `reason` is internal
+  // and the transport already ignores the connection).
+  virtual void on_connection_down(connection_id conn, duplex::error reason) = 0;
+};
+
+struct socket_settings {
+  std::chrono::milliseconds heartbeat_interval{5000};
+  std::chrono::milliseconds heartbeat_timeout{15000};
+  std::chrono::milliseconds reconnect_interval{100};
+  std::chrono::milliseconds reconnect_interval_max{5000};
+  std::chrono::milliseconds handshake_interval{5000};
+  std::int64_t max_message_size = -1;  // ZMQ_MAXMSGSIZE backstop
+  wire::decode_limits limits{};
+};
+
+class transport {
+ public:
+  explicit transport(int io_threads);
+  ~transport();  // stops the thread; sockets close with their owners' linger
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  // All members below are thread-safe. The blocking ones wait for the transport thread.
+  owner_id add_owner(std::shared_ptr<transport_events> events, socket_settings settings);
+  // Sends what is queued, closes the owner's sockets with `linger`, and forgets the owner.
+  void remove_owner(owner_id owner, std::chrono::milliseconds linger);
+
+  // Returns the endpoint actually bound (port 0 and ipc wildcards resolved).
+  result<std::string> bind(owner_id owner, const std::string& endpoint);
+  result<void> unbind(owner_id owner, const std::string& endpoint);
+  result<void> connect(owner_id owner, const std::string& endpoint);
+  result<void> disconnect(owner_id owner, const std::string& endpoint);
+
+  // Queues encoded frames for a connection; never blocks. Frames queued together or in quick
+  // succession for the same connection leave in one ZeroMQ message (a batch).
+  void send(connection_id conn, std::string encoded_frames);
+  // Stops delivering frames from a connection (after BYE); a DEALER connection is closed.
+  void close_connection(connection_id conn);
+
+ private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace duplex::detail
