@@ -26,7 +26,7 @@ struct channel_state {
   bool trailers_received = false;
   caf::actor subscriber;
   // Nested channels: opened here before the connection was known, and all live children.
-  std::vector<caf::actor> nested_waiting;
+  std::vector<channel_ref_ptr> nested_waiting;
   std::vector<caf::actor> children;
   bool finished = false;
   msgpack::sbuffer buffer;
@@ -54,8 +54,8 @@ class channel_behavior {
             abort({errc::cancelled, "the channel handle was dropped without closing it"});
         },
         [this](parent_end_atom) { abort({errc::cancelled, "the enclosing channel closed"}); },
-        [this](nested_atom, caf::actor child) { open_nested(std::move(child)); },
-        [this](nested_in_atom, incoming_ptr child) {
+        [this](nested_atom, channel_ref_ptr child) { open_nested(std::move(child)); },
+        [this](nested_in_atom, channel_ref_ptr child) {
           if (st_.finished) {
             self_->send(child->actor, parent_end_atom::value);
             return;
@@ -123,16 +123,6 @@ class channel_behavior {
     {
       std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
       st_.args.core->meta.remote_peer_id = st_.where.remote_peer_id;
-    }
-    if (st_.where.send_open) {
-      wire::frame open;
-      open.kind = frame_kind::open;
-      open.channel = st_.where.channel_id;
-      open.parent = st_.where.parent_id;
-      auto meta = st_.args.core->meta_copy();
-      open.service = meta.service;
-      open.headers = meta.headers;
-      wire::encode(open, st_.buffer);
     }
     // From the pending-queue bound to the remote's credit window.
     st_.args.core->gate.grant(
@@ -315,16 +305,16 @@ class channel_behavior {
     }
   }
 
-  void open_nested(caf::actor child) {
+  void open_nested(channel_ref_ptr child) {
     if (st_.finished) {
-      self_->send(child, parent_end_atom::value);
+      self_->send(child->actor, parent_end_atom::value);
       return;
     }
     if (!st_.attached) {
       st_.nested_waiting.push_back(std::move(child));
       return;
     }
-    st_.children.push_back(child);
+    st_.children.push_back(child->actor);
     self_->send(st_.args.peer, open_on_atom::value, st_.where.conn, st_.where.channel_id,
                 std::move(child));
   }
@@ -369,7 +359,7 @@ class channel_behavior {
     if (st_.finished) return;
     st_.finished = true;
     for (auto& child : st_.children) self_->send(child, parent_end_atom::value);
-    for (auto& child : st_.nested_waiting) self_->send(child, parent_end_atom::value);
+    for (auto& child : st_.nested_waiting) self_->send(child->actor, parent_end_atom::value);
     st_.children.clear();
     st_.nested_waiting.clear();
     st_.args.core->nested.close(nullptr);

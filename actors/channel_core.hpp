@@ -73,7 +73,7 @@ class write_gate {
   bool write_closed_ = false;  // an end or error was submitted
 };
 
-struct incoming_channel;
+struct channel_ref;
 
 struct channel_core {
   channel_core(channel_meta m, const codec* c, std::size_t window, std::size_t pending_bytes,
@@ -95,7 +95,7 @@ struct channel_core {
   const std::size_t max_payload;
 
   write_gate gate;
-  handoff_queue<std::shared_ptr<incoming_channel>> nested;  // nullptr as terminal
+  handoff_queue<std::shared_ptr<channel_ref>> nested;  // nullptr as terminal
   // Set while a handler-pool thread runs a handler with this channel, so that a handle
   // destroyed by an exception leaves the error report to the pool.
   std::atomic<bool> in_handler{false};
@@ -109,8 +109,8 @@ struct channel_core {
   }
 };
 
-// A channel the remote opened, waiting for accept() or a handler.
-struct incoming_channel {
+// A channel as the peer actor and handles pass it around: its shared core and its actor.
+struct channel_ref {
   std::shared_ptr<channel_core> core;
   caf::actor actor;
 };

@@ -51,7 +51,6 @@ struct attachment {
   std::string remote_peer_id;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
-  bool send_open = false;  // true for the opener: the channel sends OPEN itself
 };
 
 struct frame_batch {
@@ -60,7 +59,7 @@ struct frame_batch {
 
 using handler_ptr = std::shared_ptr<const channel_handler>;
 using event_callback = std::function<void(const peer_event&)>;
-using incoming_ptr = std::shared_ptr<incoming_channel>;
+using channel_ref_ptr = std::shared_ptr<channel_ref>;
 
 // What a peer's actors share, fixed at the peer's construction (read-only afterwards except
 // for thread-safe members).
@@ -73,9 +72,9 @@ struct peer_context {
   std::string session_id;
   const codec_registry* codecs = nullptr;
   // Incoming channels without a handler (accept_unhandled); nullptr as terminal.
-  handoff_queue<incoming_ptr> accepted;
+  handoff_queue<channel_ref_ptr> accepted;
   // Runs a blocking handler on the handler pool.
-  std::function<void(incoming_ptr, handler_ptr)> run_handler;
+  std::function<void(channel_ref_ptr, handler_ptr)> run_handler;
 };
 
 }  // namespace duplex::detail
@@ -87,5 +86,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::wire::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::error)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::handler_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::event_callback)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::incoming_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::channel_ref_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::result<void>)

@@ -38,7 +38,8 @@ struct connection_info {
   std::string remote_session;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
-  std::uint64_t next_channel_id = 0;
+  std::uint64_t next_channel_id = 0;     // the next id we allocate
+  std::uint64_t highest_remote_id = 0;   // the highest id the remote opened
   std::unordered_map<std::uint64_t, caf::actor> channels;
 };
 
@@ -55,7 +56,7 @@ struct peer_state {
   caf::actor scheduler;
   std::unordered_map<connection_id, connection_info> connections;
   std::map<std::string, remote_info> remotes;
-  std::deque<caf::actor> pending;  // channels waiting for any remote peer
+  std::deque<channel_ref_ptr> pending;  // channels waiting for any remote peer
   std::map<std::string, route> routes;
   event_callback on_event;
   bool shut_down = false;
@@ -77,16 +78,16 @@ class peer_behavior {
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
           connection_down(conn, std::move(reason), /*notify_remote=*/false);
         },
-        [this](open_atom, caf::actor channel, const std::string& target) {
+        [this](open_atom, channel_ref_ptr channel, const std::string& target) {
           open(std::move(channel), target);
         },
         [this](open_atom, const std::string& service, metadata& headers) -> caf::result<caf::actor> {
           return open_for_actor(service, std::move(headers));
         },
-        [this](open_on_atom, connection_id conn, std::uint64_t parent, caf::actor child) {
+        [this](open_on_atom, connection_id conn, std::uint64_t parent, channel_ref_ptr child) {
           auto it = st_.connections.find(conn);
           if (it == st_.connections.end() || !it->second.ready) {
-            self_->send(child, conn_down_atom::value,
+            self_->send(child->actor, conn_down_atom::value,
                         duplex::error{errc::unavailable, "the connection is gone"});
             return;
           }
@@ -190,14 +191,20 @@ class peer_behavior {
       self_->send(channel->second, inbound_atom::value, std::move(f));
       return true;
     }
-    // Unknown channel: answer frames that expect a reader with CANCEL; never answer CANCEL or
-    // CREDIT (they may trail a channel we already closed, and answering could loop).
-    if (f.kind == frame_kind::cancel || f.kind == frame_kind::credit) return true;
+    // Not open. Frames trailing a channel that was used and has ended are ignored; an id
+    // never opened is a channel error. CANCEL is never answered (answers could loop).
+    if (f.kind == frame_kind::cancel || was_used(info, f.channel)) return true;
     wire::encode_status(frame_kind::cancel, f.channel,
                         {errc::internal, "unknown channel " + std::to_string(f.channel)},
                         st_.buffer);
     send_frames(conn);
     return true;
+  }
+
+  // Whether `id` was opened on this connection by either side (open or ended since).
+  static bool was_used(const connection_info& info, std::uint64_t id) {
+    const bool ours = (id % 2 == 1) == info.outbound;
+    return ours ? id < info.next_channel_id : id <= info.highest_remote_id;
   }
 
   bool hello(connection_id conn, connection_info& info, const wire::hello_fields& h) {
@@ -275,14 +282,27 @@ class peer_behavior {
     }
   }
 
-  void attach(connection_id conn, connection_info& info, caf::actor channel,
+  // Sends OPEN here, in id order (the remote requires increasing ids), then hands the
+  // channel its connection; the channel's own frames follow the OPEN through the transport.
+  void attach(connection_id conn, connection_info& info, const channel_ref_ptr& channel,
               std::uint64_t parent) {
     auto id = info.next_channel_id;
     info.next_channel_id += 2;
-    info.channels.emplace(id, channel);
-    attachment where{conn,        id, parent, info.remote_id, info.remote_window,
-                     info.remote_max_payload, true};
-    self_->send(channel, attach_atom::value, std::move(where));
+    info.channels.emplace(id, channel->actor);
+    wire::frame open;
+    open.kind = frame_kind::open;
+    open.channel = id;
+    open.parent = parent;
+    {
+      std::lock_guard<std::mutex> lock(channel->core->meta_mutex);
+      open.service = channel->core->meta.service;
+      open.headers = channel->core->meta.headers;
+    }
+    wire::encode(open, st_.buffer);
+    send_frames(conn);
+    attachment where{conn, id, parent, info.remote_id, info.remote_window,
+                     info.remote_max_payload};
+    self_->send(channel->actor, attach_atom::value, std::move(where));
   }
 
   connection_id preferred_connection(const std::string& remote_id) {
@@ -290,24 +310,24 @@ class peer_behavior {
     return it == st_.remotes.end() ? 0 : it->second.connections.front();
   }
 
-  void open(caf::actor channel, const std::string& target) {
+  void open(channel_ref_ptr channel, const std::string& target) {
     if (st_.shut_down) {
-      self_->send(channel, conn_down_atom::value,
+      self_->send(channel->actor, conn_down_atom::value,
                   duplex::error{errc::unavailable, "the peer is shut down"});
       return;
     }
     if (!target.empty()) {
       auto conn = preferred_connection(target);
       if (!conn) {
-        self_->send(channel, fail_atom::value,
+        self_->send(channel->actor, fail_atom::value,
                     duplex::error{errc::unavailable, "peer '" + target + "' is not connected"});
         return;
       }
-      attach(conn, st_.connections.at(conn), std::move(channel), 0);
+      attach(conn, st_.connections.at(conn), channel, 0);
       return;
     }
     if (st_.pending.size() >= options().max_pending_opens) {
-      self_->send(channel, fail_atom::value,
+      self_->send(channel->actor, fail_atom::value,
                   duplex::error{errc::resource_exhausted,
                                 "too many channels wait for a remote peer (max_pending_opens " +
                                     std::to_string(options().max_pending_opens) + ")"});
@@ -330,7 +350,7 @@ class peer_behavior {
           }
           auto channel = std::move(st_.pending.front());
           st_.pending.pop_front();
-          attach(conn, st_.connections.at(conn), std::move(channel), 0);
+          attach(conn, st_.connections.at(conn), channel, 0);
         });
   }
 
@@ -346,7 +366,7 @@ class peer_behavior {
         options().pending_bytes, options().pending_messages, options().max_payload);
     auto channel = spawn_channel({core, st_.context, caf::actor_cast<caf::actor>(self_), {}});
     if (!codec) self_->send(channel, fail_atom::value, codec.error());
-    else open(channel, {});
+    else open(std::make_shared<channel_ref>(channel_ref{core, channel}), {});
     return channel;
   }
 
@@ -359,9 +379,10 @@ class peer_behavior {
     const bool remote_connected = !info.outbound;
     if (f.channel == 0 || (f.channel % 2 == 1) != remote_connected)
       return refuse({errc::internal, "OPEN with a channel id of the wrong parity"});
-    if (info.channels.count(f.channel))
+    if (f.channel <= info.highest_remote_id)
       return refuse({errc::internal, "OPEN for channel " + std::to_string(f.channel) +
-                                         " which is already open"});
+                                         " which was already used"});
+    info.highest_remote_id = f.channel;
     if (info.channels.size() >= options().max_channels_per_remote)
       return refuse({errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
                                                    std::to_string(options().max_channels_per_remote) +
@@ -397,12 +418,12 @@ class peer_behavior {
     auto core = std::make_shared<channel_core>(
         std::move(meta), *codec, options().channel_window, options().pending_bytes,
         options().pending_messages, options().max_payload);
-    attachment where{conn,        f.channel, f.parent, info.remote_id, info.remote_window,
-                     info.remote_max_payload, false};
+    attachment where{conn, f.channel, f.parent, info.remote_id, info.remote_window,
+                     info.remote_max_payload};
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
     info.channels.emplace(f.channel, channel);
-    auto incoming = std::make_shared<incoming_channel>(incoming_channel{core, channel});
+    auto incoming = std::make_shared<channel_ref>(channel_ref{core, channel});
 
     if (parent) {
       self_->send(parent, nested_in_atom::value, std::move(incoming));
@@ -444,7 +465,7 @@ class peer_behavior {
     std::vector<connection_id> conns;
     for (auto& [conn, info] : st_.connections) conns.push_back(conn);
     for (auto conn : conns) connection_down(conn, reason, /*notify_remote=*/false);
-    for (auto& channel : st_.pending) self_->send(channel, conn_down_atom::value, reason);
+    for (auto& channel : st_.pending) self_->send(channel->actor, conn_down_atom::value, reason);
     st_.pending.clear();
     st_.shut_down = true;
     st_.context->accepted.close(nullptr);

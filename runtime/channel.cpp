@@ -27,7 +27,7 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,
                                                  const caf::actor& peer,
-                                                 const incoming_channel& incoming) {
+                                                 const channel_ref& incoming) {
   return std::make_unique<channel_link>(
       channel_link{incoming.core, incoming.actor, context, peer});
 }
@@ -244,7 +244,8 @@ channel channel::open(std::string service, metadata headers) {
   if (!codec_error.ok())
     caf::anon_send(child->actor, detail::fail_atom::value, codec_error);
   else
-    caf::anon_send(link_->actor, detail::nested_atom::value, child->actor);
+    caf::anon_send(link_->actor, detail::nested_atom::value,
+                   std::make_shared<detail::channel_ref>(detail::channel_ref{child->core, child->actor}));
   return channel{std::move(child)};
 }
 

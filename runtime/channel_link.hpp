@@ -25,6 +25,6 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,
                                                  const caf::actor& peer,
-                                                 const incoming_channel& incoming);
+                                                 const channel_ref& incoming);
 
 }  // namespace duplex::detail

@@ -49,7 +49,7 @@ socket_settings settings_from(const peer_options& o) {
 
 // Runs a handler on a pool thread; a throwing handler ends its channel with `unknown`.
 void run_on_pool(handler_pool& pool, std::shared_ptr<peer_context> context, caf::actor peer,
-                 incoming_ptr incoming, handler_ptr handler) {
+                 channel_ref_ptr incoming, handler_ptr handler) {
   pool.submit([context = std::move(context), peer = std::move(peer),
                incoming = std::move(incoming), handler = std::move(handler)] {
     incoming->core->in_handler = true;
@@ -87,7 +87,7 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
   auto* pool = state_->pool.get();
   std::weak_ptr<detail::peer_context> weak_context = context;
   caf::actor peer_actor = state_->actor;
-  context->run_handler = [pool, weak_context, peer_actor](detail::incoming_ptr in,
+  context->run_handler = [pool, weak_context, peer_actor](detail::channel_ref_ptr in,
                                                           detail::handler_ptr h) {
     if (auto ctx = weak_context.lock())
       detail::run_on_pool(*pool, std::move(ctx), peer_actor, std::move(in), std::move(h));
@@ -160,7 +160,9 @@ channel open_channel(detail::peer_state& st, std::string target, std::string ser
   if (!codec_error.ok())
     caf::anon_send(link->actor, detail::fail_atom::value, codec_error);
   else
-    caf::anon_send(st.actor, open_atom::value, link->actor, std::move(target));
+    caf::anon_send(st.actor, open_atom::value,
+                   std::make_shared<detail::channel_ref>(detail::channel_ref{link->core, link->actor}),
+                   std::move(target));
   return channel{std::move(link)};
 }
 }  // namespace
