@@ -57,9 +57,7 @@ class handoff_queue {
   void abort(T terminal) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (terminal_ && items_.empty()) return;
       items_.clear();
-      if (!terminal_) terminal_.emplace(terminal);
     }
     close(std::move(terminal));
   }

@@ -1,6 +1,7 @@
 #include "duplex/error.hpp"
 
 #include <array>
+#include <ostream>
 
 namespace duplex {
 
@@ -27,6 +28,9 @@ std::string error::to_string() const {
   if (!message.empty()) out += ": " + message;
   return out;
 }
+
+std::ostream& operator<<(std::ostream& out, errc code) { return out << to_string(code); }
+std::ostream& operator<<(std::ostream& out, const error& err) { return out << err.to_string(); }
 
 exception::exception(duplex::error err) : std::runtime_error(err.to_string()), err_(std::move(err)) {}
 

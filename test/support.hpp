@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <string>
 #include <vector>

@@ -274,6 +274,23 @@ class transport::impl {
     std::vector<zmq::pollitem_t> items;
     std::vector<socket_entry*> sockets;
     while (running_) {
+      try {
+        run_once(items, sockets);
+      } catch (const std::exception&) {
+        // A socket error must not take the transport thread (and every peer) down; the
+        // affected connection reports itself through its monitor or the next send.
+        sockets_changed_ = true;
+      }
+    }
+    for (auto& [id, owner] : owners_) {
+      if (owner.router) close_socket(*owner.router, 0);
+      for (auto& [endpoint, dealer] : owner.dealers) close_socket(*dealer, 0);
+    }
+    owners_.clear();
+  }
+
+  void run_once(std::vector<zmq::pollitem_t>& items, std::vector<socket_entry*>& sockets) {
+    {
       if (sockets_changed_) {
         sockets = all_sockets();
         items.clear();
@@ -288,21 +305,15 @@ class transport::impl {
         [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
       }
       run_commands();
-      if (sockets_changed_ || !running_) continue;  // entries may be gone
+      if (sockets_changed_ || !running_) return;  // entries may be gone
       const std::size_t n = sockets.size();
       for (std::size_t i = 0; i < n; ++i)
         if (items[1 + n + i].revents & ZMQ_POLLIN) read_monitor(*sockets[i]);
-      if (sockets_changed_) continue;
+      if (sockets_changed_) return;
       for (std::size_t i = 0; i < n; ++i)
         if (items[1 + i].revents & ZMQ_POLLIN) read_socket(*sockets[i]);
-      // A ZeroMQ socket's fd is edge-triggered: re-check commands queued meanwhile.
-      run_commands();
+      run_commands();  // commands queued while reading
     }
-    for (auto& [id, owner] : owners_) {
-      if (owner.router) close_socket(*owner.router, 0);
-      for (auto& [endpoint, dealer] : owner.dealers) close_socket(*dealer, 0);
-    }
-    owners_.clear();
   }
 
   void run_commands() {
@@ -343,16 +354,18 @@ class transport::impl {
     if (it == connections_.end()) return;  // the connection died; its channels were failed
     auto& c = it->second;
     zmq::socket_t& socket = c.socket->socket;
-    bool sent;
-    if (c.socket->is_router) {
-      sent = socket.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore |
-                                                        zmq::send_flags::dontwait)
-                 .has_value();
-      if (sent)
+    bool sent = false;
+    try {
+      if (c.socket->is_router)
+        sent = socket.send(zmq::buffer(c.routing_id),
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                   .has_value();
+      if (sent || !c.socket->is_router)
         sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
-    } else {
-      sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t&) {
+      sent = false;  // EHOSTUNREACH: ROUTER_MANDATORY reports a peer that is gone
     }
+    // High-water marks are off, so a refused send means the connection is gone.
     if (!sent) connection_lost(conn, {errc::unavailable, "the remote peer is unreachable"});
   }
 
@@ -369,8 +382,7 @@ class transport::impl {
       else
         read_dealer_message(entry, std::move(first));
     }
-    // More may be waiting; the fd will not signal again for them.
-    post([] {});
+    // More may be waiting: zmq_poll reports the socket again (it is level-triggered).
   }
 
   void read_router_message(socket_entry& entry, zmq::message_t routing) {

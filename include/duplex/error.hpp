@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -112,5 +113,8 @@ class result<void> {
  private:
   std::optional<duplex::error> err_;
 };
+
+std::ostream& operator<<(std::ostream& out, errc code);
+std::ostream& operator<<(std::ostream& out, const error& err);
 
 }  // namespace duplex
