@@ -1,5 +1,7 @@
 #include "actors/channel_core.hpp"
 
+#include <algorithm>
+
 #include "actors/messages.hpp"
 
 namespace duplex::detail {
@@ -86,6 +88,12 @@ void write_gate::fail(duplex::error reason) {
   }
   for (auto& w : waiting)
     if (w.done) w.done(reason);
+}
+
+std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload) {
+  const std::size_t largest_message = max_payload + wire::data_frame_overhead;
+  const std::size_t spare = window > largest_message ? window - largest_message : 0;
+  return std::max<std::size_t>(1, std::min(window / 4, spare + 1));
 }
 
 std::size_t channel_core::note_consumed(const read_result& item) {

@@ -75,12 +75,17 @@ class write_gate {
 
 struct channel_ref;
 
+// Consumed bytes are returned as credit in chunks of this size: a quarter of the window, but
+// small enough that what is held back never leaves the writer without room for one
+// maximum-size message.
+std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload);
+
 struct channel_core {
   channel_core(channel_meta m, const codec* c, std::size_t window, std::size_t pending_bytes,
                std::size_t pending_messages, std::size_t max_payload)
       : meta(std::move(m)),
         payload_codec(c),
-        credit_threshold(window / 4 ? window / 4 : 1),
+        credit_threshold(credit_return_threshold(window, max_payload)),
         max_payload(max_payload),
         gate(static_cast<std::int64_t>(pending_bytes), static_cast<std::int64_t>(pending_messages)) {}
 

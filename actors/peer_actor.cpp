@@ -3,6 +3,7 @@
 #include <deque>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "actors/channel_actor.hpp"
@@ -58,6 +59,9 @@ struct peer_state {
   std::map<std::string, remote_info> remotes;
   std::deque<channel_ref_ptr> pending;  // channels waiting for any remote peer
   std::map<std::string, route> routes;
+  // Connections we sent BYE on: frames already on their way are ignored until the transport
+  // reports the connection gone (so a late HELLO cannot revive them).
+  std::unordered_set<connection_id> closed;
   event_callback on_event;
   bool shut_down = false;
   msgpack::sbuffer buffer;
@@ -76,6 +80,7 @@ class peer_behavior {
           }
         },
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
+          st_.closed.erase(conn);
           connection_down(conn, std::move(reason), /*notify_remote=*/false);
         },
         [this](open_atom, channel_ref_ptr channel, const std::string& target) {
@@ -111,7 +116,10 @@ class peer_behavior {
         },
         [this](next_atom) { return self_->delegate(st_.scheduler, next_atom::value); },
         [this](drop_atom, const std::string& id) { return drop(id); },
-        [this](events_atom, event_callback callback) { st_.on_event = std::move(callback); },
+        [this](events_atom, event_callback callback) {
+          st_.on_event = std::move(callback);
+          return true;
+        },
         [this](shutdown_atom) { return shutdown(); },
     };
   }
@@ -128,6 +136,11 @@ class peer_behavior {
     if (st_.buffer.size() == 0) return;
     net().send(conn, std::string(st_.buffer.data(), st_.buffer.size()));
     st_.buffer.clear();
+  }
+
+  void close_connection(connection_id conn) {
+    st_.closed.insert(conn);
+    net().close_connection(conn);
   }
 
   void send_hello(connection_id conn) {
@@ -156,7 +169,7 @@ class peer_behavior {
 
   // Returns false when the connection was closed and the rest of the batch must be ignored.
   bool on_frame(connection_id conn, wire::frame& f) {
-    if (st_.shut_down) return false;
+    if (st_.shut_down || st_.closed.count(conn)) return false;
     auto it = st_.connections.find(conn);
     if (it == st_.connections.end()) {
       // First frame from a new ROUTER-side connection.
@@ -169,7 +182,7 @@ class peer_behavior {
       emit(peer_event::kind::rejected, info.remote_id, f.status);
       connection_down(conn, {errc::unavailable, "the remote peer said BYE: " + f.status.to_string()},
                       /*notify_remote=*/false);
-      net().close_connection(conn);
+      close_connection(conn);
       return false;
     }
     if (!info.ready) {
@@ -211,7 +224,7 @@ class peer_behavior {
     auto reject = [&](duplex::error reason) {
       emit(peer_event::kind::rejected, h.peer_id, reason);
       send_bye(conn, reason);
-      net().close_connection(conn);
+      close_connection(conn);
       st_.connections.erase(conn);
       return false;
     };
@@ -258,7 +271,7 @@ class peer_behavior {
     emit(peer_event::kind::rejected, it == st_.connections.end() ? "" : it->second.remote_id,
          reason);
     connection_down(conn, reason, /*notify_remote=*/true);
-    net().close_connection(conn);
+    close_connection(conn);
   }
 
   void connection_down(connection_id conn, duplex::error reason, bool notify_remote) {
@@ -381,7 +394,9 @@ class peer_behavior {
       return refuse({errc::internal, "OPEN with a channel id of the wrong parity"});
     if (f.channel <= info.highest_remote_id)
       return refuse({errc::internal, "OPEN for channel " + std::to_string(f.channel) +
-                                         " which was already used"});
+                                         " is not above channel " +
+                                         std::to_string(info.highest_remote_id) +
+                                         ", the highest this connection opened"});
     info.highest_remote_id = f.channel;
     if (info.channels.size() >= options().max_channels_per_remote)
       return refuse({errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
@@ -446,13 +461,14 @@ class peer_behavior {
     duplex::error reason{errc::cancelled, "dropped by peer '" + st_.context->peer_id + "'"};
     for (auto conn : conns) {
       connection_down(conn, reason, /*notify_remote=*/true);
-      net().close_connection(conn);
+      close_connection(conn);
     }
     return {};
   }
 
   bool shutdown() {
     if (st_.shut_down) return true;
+    st_.on_event = nullptr;  // the application is tearing down; it asked for this
     duplex::error reason{errc::unavailable, "peer '" + st_.context->peer_id + "' shut down"};
     for (auto& [conn, info] : st_.connections) {
       if (!info.ready) continue;
@@ -485,7 +501,8 @@ struct peer_actor_state {
 caf::behavior peer_actor(caf::stateful_actor<peer_actor_state>* self,
                          std::shared_ptr<peer_context> context) {
   self->state.peer.context = std::move(context);
-  self->state.peer.scheduler = spawn_scheduler(*self->state.peer.context->system);
+  self->state.peer.scheduler =
+      spawn_scheduler(*self->state.peer.context->system, self->state.peer.context->peer_id);
   self->state.behavior = std::make_unique<peer_behavior>(self, &self->state.peer);
   return self->state.behavior->make();
 }

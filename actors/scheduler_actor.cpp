@@ -11,11 +11,13 @@ namespace duplex::detail {
 namespace {
 
 struct scheduler_state {
+  std::string owner;               // the peer this scheduler picks for (for diagnostics)
   std::vector<std::string> ready;  // in the order they came up
   std::size_t next = 0;
 };
 
-caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self) {
+caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::string owner) {
+  self->state.owner = std::move(owner);
   return {
       [self](peer_up_atom, const std::string& id) {
         auto& ready = self->state.ready;
@@ -41,8 +43,8 @@ caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self) {
 
 }  // namespace
 
-caf::actor spawn_scheduler(caf::actor_system& system) {
-  return system.spawn<caf::hidden>(scheduler);
+caf::actor spawn_scheduler(caf::actor_system& system, std::string owner_peer_id) {
+  return system.spawn<caf::hidden>(scheduler, std::move(owner_peer_id));
 }
 
 }  // namespace duplex::detail

@@ -6,8 +6,10 @@
 
 #include <caf/all.hpp>
 
+#include <string>
+
 namespace duplex::detail {
 
-caf::actor spawn_scheduler(caf::actor_system& system);
+caf::actor spawn_scheduler(caf::actor_system& system, std::string owner_peer_id);
 
 }  // namespace duplex::detail

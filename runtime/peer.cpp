@@ -219,8 +219,8 @@ result<void> peer::drop(const std::string& remote_peer_id) {
 }
 
 void peer::on_event(std::function<void(const peer_event&)> callback) {
-  caf::anon_send(state_->actor, detail::events_atom::value,
-                 detail::event_callback{std::move(callback)});
+  (void)ask<bool>(state_->actor, *state_->context->system, detail::events_atom::value,
+                  detail::event_callback{std::move(callback)});
 }
 
 void peer::shutdown() {

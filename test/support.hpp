@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <string>
 #include <vector>
@@ -47,5 +49,41 @@ bool eventually(Condition condition, std::chrono::milliseconds limit = wait_limi
   }
   return condition();
 }
+
+// Waits for peer events through on_event.
+class event_log {
+ public:
+  explicit event_log(peer& p) : peer_(p) {
+    p.on_event([this](const peer_event& e) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      events_.push_back(e);
+      changed_.notify_all();
+    });
+  }
+
+  ~event_log() { peer_.on_event(nullptr); }
+
+  // Waits until `count` events of kind `what` were seen; returns the last of them.
+  std::optional<peer_event> wait_for(peer_event::kind what, std::size_t count = 1) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::optional<peer_event> last;
+    changed_.wait_for(lock, wait_limit, [&] {
+      std::size_t seen = 0;
+      for (auto& e : events_)
+        if (e.what == what) ++seen, last = e;
+      return seen >= count;
+    });
+    std::size_t seen = 0;
+    for (auto& e : events_)
+      if (e.what == what) ++seen;
+    return seen >= count ? last : std::nullopt;
+  }
+
+ private:
+  peer& peer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<peer_event> events_;
+};
 
 }  // namespace duplex::testing

@@ -481,7 +481,8 @@ class transport::impl {
     } else if (state.socket->current == conn) {
       state.socket->current = 0;
     }
-    if (!state.ignored) owner.events->on_connection_down(conn, std::move(reason));
+    // Reported even when ignored: the owner keeps ignored connections until they are gone.
+    owner.events->on_connection_down(conn, std::move(reason));
   }
 
   void read_monitor(socket_entry& entry) {

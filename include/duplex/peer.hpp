@@ -78,6 +78,8 @@ class peer {
   // Sends BYE to that peer and ignores its further frames; its channels fail with unavailable.
   result<void> drop(const std::string& remote_peer_id);
 
+  // Replaces the event callback (nullptr removes it). When this returns, the previous
+  // callback is not running and will not run again. Not called during shutdown().
   void on_event(std::function<void(const peer_event&)> callback);
 
   // Stops accepting, fails the channels the application did not close (unavailable at the
