@@ -46,10 +46,23 @@ bool has_transport_prefix(const std::string& endpoint) {
   return false;
 }
 
+// libzmq silently truncates tcp ports above 65535; check what it does not.
+bool valid_tcp_port(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= endpoint.size()) return false;
+  auto port = endpoint.substr(colon + 1);
+  if (port == "*") return true;
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoul(port) <= 65535;
+}
+
 result<void> check_endpoint(const std::string& endpoint) {
   if (!has_transport_prefix(endpoint))
     return duplex::error{errc::invalid_argument,
                          "endpoint '" + endpoint + "' must start with tcp://, ipc:// or inproc://"};
+  if (endpoint.rfind("tcp://", 0) == 0 && !valid_tcp_port(endpoint))
+    return duplex::error{errc::invalid_argument,
+                         "endpoint '" + endpoint + "' needs a port from 0 to 65535 (or *)"};
   return {};
 }
 
