@@ -29,7 +29,7 @@ struct channel_state {
   std::vector<channel_ref_ptr> nested_waiting;
   std::vector<caf::actor> children;
   bool finished = false;
-  msgpack::sbuffer buffer;
+  std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
 };
 
 class channel_behavior {
@@ -135,9 +135,9 @@ class channel_behavior {
   }
 
   void send_buffer() {
-    if (st_.buffer.size() == 0) return;
-    net().send(st_.where.conn, std::string(st_.buffer.data(), st_.buffer.size()));
-    st_.buffer.clear();
+    if (st_.buffer.empty()) return;
+    net().send(st_.where.conn, std::move(st_.buffer));
+    st_.buffer = {};
   }
 
   void flush() {

@@ -64,7 +64,7 @@ struct peer_state {
   std::unordered_set<connection_id> closed;
   event_callback on_event;
   bool shut_down = false;
-  msgpack::sbuffer buffer;
+  std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
 };
 
 class peer_behavior {
@@ -133,9 +133,9 @@ class peer_behavior {
   }
 
   void send_frames(connection_id conn) {
-    if (st_.buffer.size() == 0) return;
-    net().send(conn, std::string(st_.buffer.data(), st_.buffer.size()));
-    st_.buffer.clear();
+    if (st_.buffer.empty()) return;
+    net().send(conn, std::move(st_.buffer));
+    st_.buffer = {};
   }
 
   void close_connection(connection_id conn) {

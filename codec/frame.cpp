@@ -6,7 +6,12 @@ namespace duplex::wire {
 
 namespace {
 
-using packer = msgpack::packer<msgpack::sbuffer>;
+// Encodes straight into the std::string the transport takes over: no intermediate buffer.
+struct string_sink {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+using packer = msgpack::packer<string_sink>;
 
 void pack_head(packer& pk, std::uint32_t length, frame_kind kind, std::uint64_t channel) {
   pk.pack_array(length);
@@ -143,8 +148,9 @@ const char* to_string(frame_kind kind) noexcept {
   return "UNKNOWN";
 }
 
-void encode(const frame& f, msgpack::sbuffer& out) {
-  packer pk(out);
+void encode(const frame& f, std::string& out) {
+  string_sink sink{out};
+  packer pk(sink);
   switch (f.kind) {
     case frame_kind::hello:
       pack_head(pk, 8, f.kind, 0);
@@ -177,28 +183,32 @@ void encode(const frame& f, msgpack::sbuffer& out) {
 }
 
 void encode_data(std::uint64_t channel, const std::uint8_t* data, std::size_t size,
-                 msgpack::sbuffer& out) {
-  packer pk(out);
+                 std::string& out) {
+  string_sink sink{out};
+  packer pk(sink);
   pack_head(pk, 3, frame_kind::data, channel);
   pk.pack_bin(static_cast<std::uint32_t>(size));
   pk.pack_bin_body(reinterpret_cast<const char*>(data), static_cast<std::uint32_t>(size));
 }
 
-void encode_simple(frame_kind kind, std::uint64_t channel, msgpack::sbuffer& out) {
-  packer pk(out);
+void encode_simple(frame_kind kind, std::uint64_t channel, std::string& out) {
+  string_sink sink{out};
+  packer pk(sink);
   pack_head(pk, 2, kind, channel);
 }
 
 void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value,
-                  msgpack::sbuffer& out) {
-  packer pk(out);
+                  std::string& out) {
+  string_sink sink{out};
+  packer pk(sink);
   pack_head(pk, 3, kind, channel);
   pk.pack_uint64(value);
 }
 
 void encode_status(frame_kind kind, std::uint64_t channel, const duplex::error& status,
-                   msgpack::sbuffer& out) {
-  packer pk(out);
+                   std::string& out) {
+  string_sink sink{out};
+  packer pk(sink);
   pack_head(pk, 4, kind, channel);
   pk.pack_uint32(static_cast<std::uint32_t>(status.code));
   pack_string(pk, status.message);

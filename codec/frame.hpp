@@ -65,16 +65,16 @@ struct decode_limits {
   std::size_t max_frames = 1u << 20;    // per batch
 };
 
-// Appends the encoding of `f` to `out`.
-void encode(const frame& f, msgpack::sbuffer& out);
+// Appends the encoding of `f` to `out` (a batch under construction).
+void encode(const frame& f, std::string& out);
 // Fast paths for the frequent frames.
 void encode_data(std::uint64_t channel, const std::uint8_t* data, std::size_t size,
-                 msgpack::sbuffer& out);
-void encode_simple(frame_kind kind, std::uint64_t channel, msgpack::sbuffer& out);
+                 std::string& out);
+void encode_simple(frame_kind kind, std::uint64_t channel, std::string& out);
 void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value,
-                  msgpack::sbuffer& out);
+                  std::string& out);
 void encode_status(frame_kind kind, std::uint64_t channel, const duplex::error& status,
-                   msgpack::sbuffer& out);
+                   std::string& out);
 
 // Decodes a whole batch. Any malformed frame makes the whole batch a connection error
 // (errc::internal). Frames of unknown kind are skipped (forward compatibility).

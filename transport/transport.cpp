@@ -454,19 +454,18 @@ class transport::impl {
     }
     // Liveness is answered here so that busy actors or handlers never look dead.
     std::string pongs;
-    msgpack::sbuffer buffer;
     auto& list = *frames;
     std::size_t kept = 0;
     for (auto& f : list) {
       if (f.kind == wire::frame_kind::ping) {
-        wire::encode_value(wire::frame_kind::pong, 0, f.value, buffer);
+        wire::encode_value(wire::frame_kind::pong, 0, f.value, pongs);
       } else {
         if (&list[kept] != &f) list[kept] = std::move(f);
         ++kept;
       }
     }
     list.resize(kept);
-    if (buffer.size() > 0) send_batch(conn, std::string(buffer.data(), buffer.size()));
+    if (!pongs.empty()) send_batch(conn, pongs);
     if (!list.empty()) owner.events->on_frames(conn, std::move(list));
   }
 
@@ -474,9 +473,9 @@ class transport::impl {
     auto it = connections_.find(conn);
     if (it == connections_.end()) return;
     // Tell the remote why, then stop listening to it.
-    msgpack::sbuffer buffer;
-    wire::encode_status(wire::frame_kind::bye, 0, {errc::internal, why}, buffer);
-    send_batch(conn, std::string(buffer.data(), buffer.size()));
+    std::string bye;
+    wire::encode_status(wire::frame_kind::bye, 0, {errc::internal, why}, bye);
+    send_batch(conn, bye);
     it = connections_.find(conn);
     if (it == connections_.end()) return;
     it->second.ignored = true;

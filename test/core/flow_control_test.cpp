@@ -1,0 +1,157 @@
+// Credit-based flow control: a reader that stops reading pushes back on its writer only, and
+// memory stays bounded by the window.
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace duplex;
+using namespace duplex::testing;
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool measure_memory = false;  // sanitizers change the allocator's footprint
+#else
+constexpr bool measure_memory = true;
+#endif
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t fnv1a(std::uint64_t hash, const bytes& data) {
+  for (auto b : data) hash = (hash ^ b) * 1099511628211ull;
+  return hash;
+}
+
+constexpr std::uint64_t fnv_offset = 14695981039346656037ull;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(flow_control)
+
+BOOST_AUTO_TEST_CASE(stalled_reader_blocks_its_writer_within_one_window_and_spares_other_channels) {
+  constexpr std::size_t message_size = 64 * 1024;
+  constexpr std::size_t total_bytes = 200u * 1000 * 1000;
+  constexpr std::size_t message_count = total_bytes / message_size + 1;
+
+  runtime rt;
+  peer_options options;  // default window (8 MiB) and max payload (4 MiB)
+  peer server{rt, options};
+  std::promise<void> resume_reading;
+  auto resume = resume_reading.get_future().share();
+  std::promise<std::pair<std::size_t, std::uint64_t>> server_result;
+  server.handle("slow", [&](channel ch) {
+    resume.wait_for(6 * wait_limit);
+    std::size_t received = 0;
+    std::uint64_t checksum = fnv_offset;
+    while (auto msg = ch.read(wait_limit)) {
+      received += msg->size();
+      checksum = fnv1a(checksum, *msg);
+    }
+    server_result.set_value({received, checksum});
+  });
+  server.handle("ping", [](channel ch) {
+    while (auto msg = ch.read(wait_limit)) ch.write(*msg);
+    ch.close_write();
+  });
+  peer client{rt, options};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+
+  // Warm up the connection so that the baseline includes its buffers.
+  auto ping = client.open("ping");
+  BOOST_REQUIRE(ping.write(to_bytes("warm-up")));
+  BOOST_REQUIRE(ping.read(wait_limit).is_message());
+  const auto baseline = resident_bytes();
+
+  auto slow = client.open("slow");
+  std::atomic<std::size_t> written{0};
+  std::uint64_t sent_checksum = fnv_offset;
+  std::thread writer([&] {
+    for (std::size_t i = 0; i < message_count; ++i) {
+      auto payload = make_payload(message_size, static_cast<std::uint8_t>(i));
+      sent_checksum = fnv1a(sent_checksum, payload);
+      if (!slow.write(std::move(payload), 6 * wait_limit)) return;
+      written += message_size;
+    }
+    slow.close_write();
+  });
+
+  // The writer stalls once the window is used up.
+  std::size_t stalled_at = 0;
+  BOOST_REQUIRE(eventually([&] {
+    auto before = written.load();
+    std::this_thread::sleep_for(200ms);
+    stalled_at = written.load();
+    return stalled_at == before && stalled_at > 0;
+  }));
+  const std::size_t window = options.channel_window;
+  BOOST_TEST(stalled_at <= window);
+  BOOST_TEST(stalled_at >= window / 2);
+  if (measure_memory) {
+    auto growth = resident_bytes() - std::min(resident_bytes(), baseline);
+    BOOST_TEST_MESSAGE("RSS growth while stalled: " << growth / 1024 << " KiB");
+    BOOST_TEST(growth < window + (16u << 20));
+  }
+
+  // Another channel on the same connection keeps its round trips going.
+  for (int i = 0; i < 100; ++i) {
+    BOOST_REQUIRE(ping.write(to_bytes("ping " + std::to_string(i)), wait_limit));
+    auto pong = ping.read(wait_limit);
+    BOOST_REQUIRE_MESSAGE(pong.is_message(), pong.error().to_string());
+  }
+  BOOST_TEST(written.load() == stalled_at);  // still stalled
+
+  resume_reading.set_value();
+  auto result = server_result.get_future();
+  BOOST_REQUIRE((result.wait_for(6 * wait_limit) == std::future_status::ready));
+  writer.join();
+  auto [received, checksum] = result.get();
+  BOOST_TEST(received == message_count * message_size);
+  BOOST_TEST(checksum == sent_checksum);
+}
+
+BOOST_AUTO_TEST_CASE(async_write_waits_for_credit_and_try_write_is_refused) {
+  runtime rt;
+  peer_options options;
+  options.max_payload = 1024;
+  options.channel_window = 4096;
+  options.pending_bytes = 4096;
+  peer server{rt, options};
+  std::promise<void> resume_reading;
+  auto resume = resume_reading.get_future().share();
+  std::promise<std::size_t> count;
+  server.handle("slow", [&](channel ch) {
+    resume.wait_for(wait_limit);
+    std::size_t n = 0;
+    while (ch.read(wait_limit)) ++n;
+    count.set_value(n);
+  });
+  peer client{rt, options};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  auto ch = client.open("slow");
+  // 4096 bytes of credit hold four 1000-byte messages (cost 1016 each).
+  std::size_t accepted = 0;
+  while (ch.try_write(make_payload(1000))) ++accepted;
+  BOOST_TEST(accepted == 4u);
+  BOOST_TEST(ch.try_write(make_payload(1000)).code() == errc::resource_exhausted);
+  auto waiting = ch.write_async(make_payload(1000));
+  BOOST_TEST((waiting.wait_for(100ms) == std::future_status::timeout));
+  resume_reading.set_value();
+  BOOST_REQUIRE((waiting.wait_for(wait_limit) == std::future_status::ready));
+  BOOST_TEST(waiting.get().ok());
+  BOOST_REQUIRE(ch.close_write());
+  auto n = count.get_future();
+  BOOST_REQUIRE((n.wait_for(wait_limit) == std::future_status::ready));
+  BOOST_TEST(n.get() == 5u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
