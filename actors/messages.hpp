@@ -28,6 +28,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using drop_atom = caf::atom_constant<caf::atom("drop")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
+using count_atom = caf::atom_constant<caf::atom("count")>;
 // peer -> scheduler
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;

@@ -121,6 +121,11 @@ class peer_behavior {
           return true;
         },
         [this](shutdown_atom) { return shutdown(); },
+        [this](count_atom) {
+          std::size_t n = st_.pending.size();
+          for (auto& [conn, info] : st_.connections) n += info.channels.size();
+          return n;
+        },
     };
   }
 

@@ -218,6 +218,11 @@ result<void> peer::drop(const std::string& remote_peer_id) {
   return *done;
 }
 
+std::size_t peer::channel_count() const {
+  auto n = ask<std::size_t>(state_->actor, *state_->context->system, detail::count_atom::value);
+  return n ? *n : 0;
+}
+
 void peer::on_event(std::function<void(const peer_event&)> callback) {
   (void)ask<bool>(state_->actor, *state_->context->system, detail::events_atom::value,
                   detail::event_callback{std::move(callback)});

@@ -80,6 +80,10 @@ class peer {
 
   // Replaces the event callback (nullptr removes it). When this returns, the previous
   // callback is not running and will not run again. Not called during shutdown().
+  // Channels of this peer that are open on a connection or wait to be sent (for monitoring
+  // and leak checks).
+  std::size_t channel_count() const;
+
   void on_event(std::function<void(const peer_event&)> callback);
 
   // Stops accepting, fails the channels the application did not close (unavailable at the

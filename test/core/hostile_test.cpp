@@ -1,0 +1,266 @@
+// Hostile input straight on the socket: random bytes, undecodable batches and frames that
+// break the rules. Connection errors end that connection (BYE internal), rule violations end
+// one channel (CANCEL), nothing crashes, and a good client still works afterwards.
+#include <boost/test/unit_test.hpp>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "support.hpp"
+
+using namespace duplex;
+using namespace duplex::testing;
+
+namespace {
+
+// A hand-rolled Duplex client on a raw DEALER: frames are built with msgpack directly.
+class raw_client {
+ public:
+  explicit raw_client(const std::string& endpoint) : socket_(context_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+
+  void send_raw(const std::string& body) { socket_.send(zmq::buffer(body), zmq::send_flags::none); }
+
+  template <class... Ts>
+  static std::string frame(Ts&&... fields) {
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, std::make_tuple(std::forward<Ts>(fields)...));
+    return std::string(buffer.data(), buffer.size());
+  }
+
+  static std::string bin(const std::string& data) {
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> pk(buffer);
+    pk.pack_bin(static_cast<std::uint32_t>(data.size()));
+    pk.pack_bin_body(data.data(), static_cast<std::uint32_t>(data.size()));
+    return std::string(buffer.data(), buffer.size());
+  }
+
+  static std::string data_frame(std::uint64_t channel, const std::string& payload) {
+    return std::string("\x93\x03", 2) + pack_uint(channel) + bin(payload);
+  }
+
+  static std::string pack_uint(std::uint64_t value) {
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, value);
+    return std::string(buffer.data(), buffer.size());
+  }
+
+  void hello(std::string id = "raw", std::uint32_t major = 1) {
+    send_raw(frame(1, 0, major, 0, id, std::string("raw-session"), 8u << 20, 4u << 20));
+  }
+
+  // Receives frames until one matches `kind` (and `channel`, unless 0) or the limit passes.
+  std::optional<msgpack::object_handle> wait_for(int kind, std::uint64_t channel = 0) {
+    auto deadline = std::chrono::steady_clock::now() + wait_limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds{50});
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t message;
+      (void)socket_.recv(message);
+      std::size_t offset = 0;
+      const char* data = static_cast<const char*>(message.data());
+      while (offset < message.size()) {
+        auto handle = msgpack::unpack(data, message.size(), offset);
+        auto& array = handle.get().via.array;
+        if (array.ptr[0].as<int>() == kind &&
+            (channel == 0 || array.ptr[1].as<std::uint64_t>() == channel))
+          return handle;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static int code_of(const msgpack::object_handle& h) { return h.get().via.array.ptr[2].as<int>(); }
+  static std::string message_of(const msgpack::object_handle& h) {
+    return h.get().via.array.ptr[3].as<std::string>();
+  }
+
+ private:
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+};
+
+struct server_fixture {
+  runtime rt;
+  peer server{rt};
+  std::string endpoint;
+  server_fixture() {
+    server.handle("echo", [](channel ch) {
+      while (auto m = ch.read(wait_limit)) ch.write(*m);
+      ch.close_write();
+    });
+    endpoint = *server.bind("tcp://127.0.0.1:0");
+  }
+
+  void good_client_still_works() {
+    peer client{rt};
+    BOOST_REQUIRE(client.connect(endpoint));
+    auto ch = client.open("echo");
+    for (int i = 0; i < 10; ++i) {
+      BOOST_REQUIRE(ch.write(to_bytes("ping")));
+      auto r = ch.read(wait_limit);
+      BOOST_REQUIRE_MESSAGE(r.is_message(), r.error().to_string());
+    }
+  }
+};
+
+std::string base64_decode(const std::string& in) {
+  static const std::string chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int value = 0, bits = -8;
+  for (char c : in) {
+    if (c == '=') break;
+    value = (value << 6) + static_cast<int>(chars.find(c));
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((value >> bits) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hostile)
+
+BOOST_AUTO_TEST_CASE(random_bytes_from_a_raw_dealer_get_bye_internal) {
+  server_fixture f;
+  std::mt19937 random(42);
+  for (int round = 0; round < 20; ++round) {
+    raw_client raw{f.endpoint};
+    std::string junk(1 + random() % 512, '\0');
+    for (auto& c : junk) c = static_cast<char>(random());
+    raw.send_raw(junk);
+    auto bye = raw.wait_for(11);
+    BOOST_REQUIRE_MESSAGE(bye, "no BYE after random bytes");
+    BOOST_TEST(raw_client::code_of(*bye) == 13);
+  }
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(the_256_gib_msgpack_header_is_refused_not_allocated) {
+  server_fixture f;
+  raw_client raw{f.endpoint};
+  raw.hello();
+  BOOST_REQUIRE(raw.wait_for(1));
+  raw.send_raw(base64_decode("/9///y7byA=="));
+  auto bye = raw.wait_for(11);
+  BOOST_REQUIRE(bye);
+  BOOST_TEST(raw_client::code_of(*bye) == 13);
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(frames_before_hello_and_truncated_batches_end_the_connection) {
+  server_fixture f;
+  {
+    raw_client raw{f.endpoint};
+    raw.send_raw(
+        raw_client::frame(2, 1, 0, std::string("echo"), std::map<std::string, std::string>{}));
+    auto bye = raw.wait_for(11);
+    BOOST_REQUIRE(bye);
+    BOOST_TEST(raw_client::code_of(*bye) == 13);
+    BOOST_TEST(raw_client::message_of(*bye).find("before HELLO") != std::string::npos);
+  }
+  {
+    raw_client raw{f.endpoint};
+    raw.hello();
+    BOOST_REQUIRE(raw.wait_for(1));
+    auto frame = raw_client::data_frame(1, "truncated");
+    raw.send_raw(frame.substr(0, frame.size() - 3));
+    auto bye = raw.wait_for(11);
+    BOOST_REQUIRE(bye);
+    BOOST_TEST(raw_client::code_of(*bye) == 13);
+  }
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(rule_violations_end_only_their_channel) {
+  server_fixture f;
+  raw_client raw{f.endpoint};
+  raw.hello();
+  BOOST_REQUIRE(raw.wait_for(1));
+  auto open = [&](std::uint64_t id) {
+    return raw_client::frame(2, id, 0, std::string("echo"), std::map<std::string, std::string>{});
+  };
+  // DATA after END.
+  raw.send_raw(open(1) + raw_client::frame(4, 1) + raw_client::data_frame(1, "late"));
+  auto cancel = raw.wait_for(7, 1);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  // TRAILERS twice.
+  std::map<std::string, std::string> trailers{{"t", "1"}};
+  raw.send_raw(open(3) + raw_client::frame(6, 3, trailers) + raw_client::frame(6, 3, trailers));
+  cancel = raw.wait_for(7, 3);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  // A payload one byte over the server's limit.
+  raw.send_raw(open(5) + raw_client::data_frame(5, std::string((4u << 20) + 1, 'x')));
+  cancel = raw.wait_for(7, 5);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 8);
+  BOOST_TEST(raw_client::message_of(*cancel).find("4194305") != std::string::npos);
+  BOOST_TEST(raw_client::message_of(*cancel).find("4194304") != std::string::npos);
+  // DATA on a channel never opened.
+  raw.send_raw(raw_client::data_frame(99, "nobody"));
+  cancel = raw.wait_for(7, 99);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  // OPEN with the binding side's parity.
+  raw.send_raw(open(8));
+  cancel = raw.wait_for(7, 8);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  // The same connection still serves a well-behaved channel.
+  raw.send_raw(open(101) + raw_client::data_frame(101, "fine"));
+  auto echo = raw.wait_for(3, 101);
+  BOOST_REQUIRE(echo);
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(hello_with_another_major_version_gets_failed_precondition_at_both_ends) {
+  server_fixture f;
+  event_log events{f.server};
+  raw_client raw{f.endpoint};
+  raw.hello("future", 2);
+  auto bye = raw.wait_for(11);
+  BOOST_REQUIRE(bye);
+  BOOST_TEST(raw_client::code_of(*bye) == 9);
+  auto rejected = events.wait_for(peer_event::kind::rejected);
+  BOOST_REQUIRE(rejected);
+  BOOST_TEST(rejected->reason.code == errc::failed_precondition);
+  BOOST_TEST(rejected->remote_peer_id == "future");
+  BOOST_TEST(f.server.peers().empty());
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(raw_tcp_garbage_without_zmtp_is_dropped) {
+  server_fixture f;
+  auto port = std::stoi(f.endpoint.substr(f.endpoint.rfind(':') + 1));
+  for (int i = 0; i < 5; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    std::string junk = "GET / HTTP/1.1\r\n\r\n" + std::string(100, '\xff');
+    (void)::write(fd, junk.data(), junk.size());
+    ::close(fd);
+  }
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
