@@ -48,12 +48,16 @@ class channel_behavior {
         [this](inbound_atom, wire::frame& f) { inbound(f); },
         [this](conn_down_atom, duplex::error reason) { fail_locally(std::move(reason)); },
         [this](fail_atom, duplex::error reason) { abort(std::move(reason)); },
-        [this](cancel_atom) { abort({errc::cancelled, "cancelled by the application"}); },
+        [this](cancel_atom) {
+          abort({errc::cancelled, "cancelled by the application"});
+        },
         [this](dropped_atom) {
           if (!(st_.local_done && st_.remote_done))
             abort({errc::cancelled, "the channel handle was dropped without closing it"});
         },
-        [this](parent_end_atom) { abort({errc::cancelled, "the enclosing channel closed"}); },
+        [this](parent_end_atom) {
+          abort({errc::cancelled, "the enclosing channel closed"});
+        },
         [this](nested_atom, channel_ref_ptr child) { open_nested(std::move(child)); },
         [this](nested_in_atom, channel_ref_ptr child) {
           if (st_.finished) {
@@ -72,10 +76,13 @@ class channel_behavior {
             return caf::make_error(caf::sec::invalid_argument, "payload exceeds max_payload");
           auto promise = self_->make_response_promise();
           auto submitted = st_.args.core->gate.submit(
-              std::move(op), [promise](result<void> r) mutable {
-                if (r) promise.deliver(caf::unit);
-                else promise.deliver(caf::make_error(caf::sec::request_receiver_down,
-                                                     r.error().to_string()));
+              std::move(op),
+              [promise](result<void> r) mutable {
+                if (r)
+                  promise.deliver(caf::unit);
+                else
+                  promise.deliver(
+                      caf::make_error(caf::sec::request_receiver_down, r.error().to_string()));
               },
               caf::actor_cast<caf::actor>(self_), true);
           if (submitted.state == write_gate::outcome::sent) promise.deliver(caf::unit);
@@ -86,8 +93,7 @@ class channel_behavior {
         },
         [this](end_atom) { submit_control(outbound_op::kind::end, {}, {}); },
         [this](error_atom, std::uint32_t code, std::string& message) {
-          submit_control(outbound_op::kind::error, {errc_from_wire(code), std::move(message)},
-                         {});
+          submit_control(outbound_op::kind::error, {errc_from_wire(code), std::move(message)}, {});
         },
         [this](trailers_atom, metadata& trailers) {
           submit_control(outbound_op::kind::trailers, {}, std::move(trailers));
@@ -127,8 +133,7 @@ class channel_behavior {
     // From the pending-queue bound to the remote's credit window.
     st_.args.core->gate.grant(
         st_.send_credit - static_cast<std::int64_t>(options().pending_bytes),
-        unlimited_messages - static_cast<std::int64_t>(options().pending_messages),
-        self_handle());
+        unlimited_messages - static_cast<std::int64_t>(options().pending_messages), self_handle());
     for (auto& child : st_.nested_waiting) open_nested(std::move(child));
     st_.nested_waiting.clear();
     flush();
@@ -167,8 +172,7 @@ class channel_behavior {
             return;
           }
           st_.send_credit -= cost;
-          wire::encode_data(st_.where.channel_id, op.payload.data(), op.payload.size(),
-                            st_.buffer);
+          wire::encode_data(st_.where.channel_id, op.payload.data(), op.payload.size(), st_.buffer);
           break;
         }
         case outbound_op::kind::trailers: {
@@ -188,7 +192,8 @@ class channel_behavior {
           st_.local_done = true;
           break;
         case outbound_op::kind::close:
-          if (!st_.local_done) wire::encode_simple(frame_kind::end, st_.where.channel_id, st_.buffer);
+          if (!st_.local_done)
+            wire::encode_simple(frame_kind::end, st_.where.channel_id, st_.buffer);
           st_.local_done = true;
           if (!st_.remote_done) {
             st_.queued.clear();
@@ -217,10 +222,10 @@ class channel_behavior {
       case frame_kind::data: {
         if (st_.remote_done) return violation({errc::internal, "DATA after the end of stream"});
         if (f.payload.size() > options().max_payload)
-          return violation({errc::resource_exhausted,
-                            "payload of " + std::to_string(f.payload.size()) +
-                                " bytes exceeds the limit of " +
-                                std::to_string(options().max_payload) + " bytes"});
+          return violation(
+              {errc::resource_exhausted, "payload of " + std::to_string(f.payload.size()) +
+                                             " bytes exceeds the limit of " +
+                                             std::to_string(options().max_payload) + " bytes"});
         auto cost = static_cast<std::int64_t>(f.payload.size() + wire::data_frame_overhead);
         if (cost > st_.receive_credit)
           return violation({errc::resource_exhausted, "the sender exceeded its credit window"});
@@ -239,11 +244,13 @@ class channel_behavior {
       case frame_kind::end:
       case frame_kind::error: {
         if (st_.remote_done)
-          return violation({errc::internal, std::string(wire::to_string(f.kind)) +
-                                                " after the end of stream"});
+          return violation(
+              {errc::internal, std::string(wire::to_string(f.kind)) + " after the end of stream"});
         st_.remote_done = true;
-        if (f.kind == frame_kind::end) end_remote(read_result::end(), {});
-        else end_remote(read_result::failure(f.status), f.status);
+        if (f.kind == frame_kind::end)
+          end_remote(read_result::end(), {});
+        else
+          end_remote(read_result::failure(f.status), f.status);
         maybe_finish();
         return;
       }
@@ -256,7 +263,8 @@ class channel_behavior {
         // The remote aborted: nothing more is delivered and nothing is sent back.
         fail_locally(f.status, /*drop_queued=*/true);
         return;
-      default: return violation({errc::internal, "unexpected frame on a channel"});
+      default:
+        return violation({errc::internal, "unexpected frame on a channel"});
     }
   }
 
@@ -266,10 +274,13 @@ class channel_behavior {
       return;
     }
     auto cost = payload.size() + wire::data_frame_overhead;
-    self_->request(st_.subscriber, caf::infinite, data_atom::value, self_handle(),
-                   std::move(payload))
+    self_
+        ->request(st_.subscriber, caf::infinite, data_atom::value, self_handle(),
+                  std::move(payload))
         .then([this, cost] { return_credit(cost); },
-              [this](caf::error&) { abort({errc::cancelled, "the reading actor failed"}); });
+              [this](caf::error&) {
+                abort({errc::cancelled, "the reading actor failed"});
+              });
   }
 
   void end_remote(read_result terminal, const duplex::error& status) {

@@ -23,8 +23,8 @@ void write_gate::dispatch(outbound_op op, const caf::actor& target) {
   caf::anon_send(target, out_atom::value, std::move(op));
 }
 
-write_gate::submission write_gate::submit(outbound_op op, completion done,
-                                          const caf::actor& target, bool may_wait) {
+write_gate::submission write_gate::submit(outbound_op op, completion done, const caf::actor& target,
+                                          bool may_wait) {
   const bool ends_stream = op.what == outbound_op::kind::end ||
                            op.what == outbound_op::kind::error ||
                            op.what == outbound_op::kind::close;
@@ -38,8 +38,7 @@ write_gate::submission write_gate::submit(outbound_op op, completion done,
     return {outcome::sent, 0, {}};
   }
   if (!may_wait)
-    return {outcome::failed, 0,
-            {errc::resource_exhausted, "the channel's send window is full"}};
+    return {outcome::failed, 0, {errc::resource_exhausted, "the channel's send window is full"}};
   auto ticket = ++last_ticket_;
   waiting_.push_back({ticket, std::move(op), std::move(done)});
   if (ends_stream) write_closed_ = true;

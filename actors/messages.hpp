@@ -74,6 +74,8 @@ struct peer_context {
   const codec_registry* codecs = nullptr;
   // Incoming channels without a handler (accept_unhandled); nullptr as terminal.
   handoff_queue<channel_ref_ptr> accepted;
+  // Where log lines go; nullptr: nowhere.
+  std::shared_ptr<spdlog::logger> logger;
   // Runs a blocking handler on the handler pool.
   std::function<void(channel_ref_ptr, handler_ptr)> run_handler;
 };

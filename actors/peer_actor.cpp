@@ -1,5 +1,7 @@
 #include "actors/peer_actor.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -39,8 +41,8 @@ struct connection_info {
   std::string remote_session;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
-  std::uint64_t next_channel_id = 0;     // the next id we allocate
-  std::uint64_t highest_remote_id = 0;   // the highest id the remote opened
+  std::uint64_t next_channel_id = 0;    // the next id we allocate
+  std::uint64_t highest_remote_id = 0;  // the highest id the remote opened
   std::unordered_map<std::uint64_t, caf::actor> channels;
 };
 
@@ -86,9 +88,8 @@ class peer_behavior {
         [this](open_atom, channel_ref_ptr channel, const std::string& target) {
           open(std::move(channel), target);
         },
-        [this](open_atom, const std::string& service, metadata& headers) -> caf::result<caf::actor> {
-          return open_for_actor(service, std::move(headers));
-        },
+        [this](open_atom, const std::string& service, metadata& headers)
+            -> caf::result<caf::actor> { return open_for_actor(service, std::move(headers)); },
         [this](open_on_atom, connection_id conn, std::uint64_t parent, channel_ref_ptr child) {
           auto it = st_.connections.find(conn);
           if (it == st_.connections.end() || !it->second.ready) {
@@ -134,6 +135,20 @@ class peer_behavior {
   transport& net() { return *st_.context->net; }
 
   void emit(peer_event::kind what, const std::string& remote, duplex::error reason) {
+    if (auto& log = st_.context->logger) {
+      const auto& self_id = st_.context->peer_id;
+      switch (what) {
+        case peer_event::kind::connected:
+          log->info("{}: connected to {}", self_id, remote);
+          break;
+        case peer_event::kind::disconnected:
+          log->info("{}: disconnected from {}: {}", self_id, remote, reason.to_string());
+          break;
+        case peer_event::kind::rejected:
+          log->warn("{}: connection with '{}' ended: {}", self_id, remote, reason.to_string());
+          break;
+      }
+    }
     if (st_.on_event) st_.on_event(peer_event{what, remote, std::move(reason)});
   }
 
@@ -185,7 +200,8 @@ class peer_behavior {
     if (f.kind == frame_kind::hello) return hello(conn, info, f.hello);
     if (f.kind == frame_kind::bye) {
       emit(peer_event::kind::rejected, info.remote_id, f.status);
-      connection_down(conn, {errc::unavailable, "the remote peer said BYE: " + f.status.to_string()},
+      connection_down(conn,
+                      {errc::unavailable, "the remote peer said BYE: " + f.status.to_string()},
                       /*notify_remote=*/false);
       close_connection(conn);
       return false;
@@ -195,10 +211,14 @@ class peer_behavior {
       return false;
     }
     switch (f.kind) {
-      case frame_kind::open: incoming_open(conn, info, f); return true;
+      case frame_kind::open:
+        incoming_open(conn, info, f);
+        return true;
       case frame_kind::pong:
-      case frame_kind::ping: return true;  // liveness is the transport's business
-      default: break;
+      case frame_kind::ping:
+        return true;  // liveness is the transport's business
+      default:
+        break;
     }
     if (f.channel == 0) {
       protocol_error(conn, std::string(wire::to_string(f.kind)) + " on channel 0");
@@ -251,8 +271,7 @@ class peer_behavior {
       return reject({errc::already_exists, "peer id '" + h.peer_id + "' is this peer's own"});
     auto known = st_.remotes.find(h.peer_id);
     if (known != st_.remotes.end() && known->second.session != h.session_id)
-      return reject({errc::already_exists,
-                     "peer id '" + h.peer_id + "' is already connected"});
+      return reject({errc::already_exists, "peer id '" + h.peer_id + "' is already connected"});
     info.ready = true;
     info.remote_id = h.peer_id;
     info.remote_session = h.session_id;
@@ -318,8 +337,7 @@ class peer_behavior {
     }
     wire::encode(open, st_.buffer);
     send_frames(conn);
-    attachment where{conn, id, parent, info.remote_id, info.remote_window,
-                     info.remote_max_payload};
+    attachment where{conn, id, parent, info.remote_id, info.remote_window, info.remote_max_payload};
     self_->send(channel->actor, attach_atom::value, std::move(where));
   }
 
@@ -379,12 +397,14 @@ class peer_behavior {
   caf::actor open_for_actor(const std::string& service, metadata headers) {
     auto codec = st_.context->codecs->for_headers(headers);
     channel_meta meta{service, std::move(headers), {}, st_.context->peer_id, {}};
-    auto core = std::make_shared<channel_core>(
-        std::move(meta), codec ? *codec : nullptr, options().channel_window,
-        options().pending_bytes, options().pending_messages, options().max_payload);
+    auto core = std::make_shared<channel_core>(std::move(meta), codec ? *codec : nullptr,
+                                               options().channel_window, options().pending_bytes,
+                                               options().pending_messages, options().max_payload);
     auto channel = spawn_channel({core, st_.context, caf::actor_cast<caf::actor>(self_), {}});
-    if (!codec) self_->send(channel, fail_atom::value, codec.error());
-    else open(std::make_shared<channel_ref>(channel_ref{core, channel}), {});
+    if (!codec)
+      self_->send(channel, fail_atom::value, codec.error());
+    else
+      open(std::make_shared<channel_ref>(channel_ref{core, channel}), {});
     return channel;
   }
 
@@ -404,16 +424,16 @@ class peer_behavior {
                                          ", the highest this connection opened"});
     info.highest_remote_id = f.channel;
     if (info.channels.size() >= options().max_channels_per_remote)
-      return refuse({errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
-                                                   std::to_string(options().max_channels_per_remote) +
-                                                   ")"});
+      return refuse(
+          {errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
+                                         std::to_string(options().max_channels_per_remote) + ")"});
     std::size_t header_bytes = f.service.size();
     for (auto& [key, value] : f.headers) header_bytes += key.size() + value.size();
     if (header_bytes > options().max_header_bytes)
-      return refuse({errc::resource_exhausted,
-                     "service and headers of " + std::to_string(header_bytes) +
-                         " bytes exceed the limit of " + std::to_string(options().max_header_bytes) +
-                         " bytes"});
+      return refuse(
+          {errc::resource_exhausted, "service and headers of " + std::to_string(header_bytes) +
+                                         " bytes exceed the limit of " +
+                                         std::to_string(options().max_header_bytes) + " bytes"});
     auto codec = st_.context->codecs->for_headers(f.headers);
     if (!codec) return refuse(codec.error());
 
@@ -421,25 +441,26 @@ class peer_behavior {
     if (f.parent != 0) {
       auto p = info.channels.find(f.parent);
       if (p == info.channels.end())
-        return refuse({errc::not_found, "parent channel " + std::to_string(f.parent) +
-                                            " is not open"});
+        return refuse(
+            {errc::not_found, "parent channel " + std::to_string(f.parent) + " is not open"});
       parent = p->second;
     }
     const route* target = nullptr;
     if (!parent) {
       auto r = st_.routes.find(f.service);
-      if (r != st_.routes.end()) target = &r->second;
+      if (r != st_.routes.end())
+        target = &r->second;
       else if (!options().accept_unhandled)
-        return refuse({errc::unimplemented, "no service '" + f.service + "' at peer '" +
-                                                st_.context->peer_id + "'"});
+        return refuse({errc::unimplemented,
+                       "no service '" + f.service + "' at peer '" + st_.context->peer_id + "'"});
     }
 
     channel_meta meta{f.service, std::move(f.headers), {}, st_.context->peer_id, info.remote_id};
-    auto core = std::make_shared<channel_core>(
-        std::move(meta), *codec, options().channel_window, options().pending_bytes,
-        options().pending_messages, options().max_payload);
-    attachment where{conn, f.channel, f.parent, info.remote_id, info.remote_window,
-                     info.remote_max_payload};
+    auto core = std::make_shared<channel_core>(std::move(meta), *codec, options().channel_window,
+                                               options().pending_bytes, options().pending_messages,
+                                               options().max_payload);
+    attachment where{conn,           f.channel,          f.parent,
+                     info.remote_id, info.remote_window, info.remote_max_payload};
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
     info.channels.emplace(f.channel, channel);

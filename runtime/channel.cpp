@@ -18,18 +18,17 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
   channel_meta meta{std::move(service), std::move(headers), {}, context->peer_id, {}};
   auto core = std::make_shared<channel_core>(
       std::move(meta), codec ? *codec : context->codecs->find(msgpack_content_type),
-      options.channel_window, options.pending_bytes, options.pending_messages,
-      options.max_payload);
+      options.channel_window, options.pending_bytes, options.pending_messages, options.max_payload);
   if (!codec && codec_error) *codec_error = codec.error();
   auto actor = spawn_channel({core, context, peer, parent});
-  return std::make_unique<channel_link>(channel_link{std::move(core), std::move(actor), context, peer});
+  return std::make_unique<channel_link>(
+      channel_link{std::move(core), std::move(actor), context, peer});
 }
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,
                                                  const caf::actor& peer,
                                                  const channel_ref& incoming) {
-  return std::make_unique<channel_link>(
-      channel_link{incoming.core, incoming.actor, context, peer});
+  return std::make_unique<channel_link>(channel_link{incoming.core, incoming.actor, context, peer});
 }
 
 }  // namespace detail
@@ -39,7 +38,9 @@ namespace {
 using detail::outbound_op;
 using detail::write_gate;
 
-error no_channel() { return {errc::failed_precondition, "empty channel handle"}; }
+error no_channel() {
+  return {errc::failed_precondition, "empty channel handle"};
+}
 
 std::optional<detail::clock::time_point> deadline_after(std::chrono::milliseconds timeout) {
   if (timeout.count() < 0) return std::nullopt;
@@ -47,8 +48,7 @@ std::optional<detail::clock::time_point> deadline_after(std::chrono::millisecond
 }
 
 error timed_out(std::chrono::milliseconds timeout) {
-  return {errc::deadline_exceeded,
-          "no result within " + std::to_string(timeout.count()) + " ms"};
+  return {errc::deadline_exceeded, "no result within " + std::to_string(timeout.count()) + " ms"};
 }
 
 }  // namespace
@@ -86,12 +86,14 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
       std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor,
       timeout.count() != 0);
   switch (submitted.state) {
-    case write_gate::outcome::sent: return {};
+    case write_gate::outcome::sent:
+      return {};
     case write_gate::outcome::failed:
       if (timeout.count() == 0 && submitted.err.code == errc::resource_exhausted)
         return timed_out(timeout);
       return submitted.err;
-    case write_gate::outcome::queued: break;
+    case write_gate::outcome::queued:
+      break;
   }
   if (auto deadline = deadline_after(timeout)) {
     if (future.wait_until(*deadline) == std::future_status::timeout &&
@@ -124,17 +126,16 @@ std::future<result<void>> channel::write_async(bytes payload) {
   }
   auto& core = *link_->core;
   if (payload.size() > core.max_payload) {
-    done->set_value(error{errc::resource_exhausted,
-                          "payload of " + std::to_string(payload.size()) +
-                              " bytes exceeds the limit of " + std::to_string(core.max_payload) +
-                              " bytes"});
+    done->set_value(error{errc::resource_exhausted, "payload of " + std::to_string(payload.size()) +
+                                                        " bytes exceeds the limit of " +
+                                                        std::to_string(core.max_payload) +
+                                                        " bytes"});
     return future;
   }
   outbound_op op;
   op.payload = std::move(payload);
   auto submitted = core.gate.submit(
-      std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor,
-      true);
+      std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor, true);
   if (submitted.state == write_gate::outcome::sent) done->set_value(result<void>{});
   if (submitted.state == write_gate::outcome::failed) done->set_value(submitted.err);
   return future;
@@ -244,8 +245,9 @@ channel channel::open(std::string service, metadata headers) {
   if (!codec_error.ok())
     caf::anon_send(child->actor, detail::fail_atom::value, codec_error);
   else
-    caf::anon_send(link_->actor, detail::nested_atom::value,
-                   std::make_shared<detail::channel_ref>(detail::channel_ref{child->core, child->actor}));
+    caf::anon_send(
+        link_->actor, detail::nested_atom::value,
+        std::make_shared<detail::channel_ref>(detail::channel_ref{child->core, child->actor}));
   return channel{std::move(child)};
 }
 
@@ -257,6 +259,8 @@ result<channel> channel::accept(std::chrono::milliseconds timeout) {
   return channel{detail::make_incoming_link(link_->context, link_->peer, **next)};
 }
 
-caf::actor channel::actor() const { return link_ ? link_->actor : caf::actor{}; }
+caf::actor channel::actor() const {
+  return link_ ? link_->actor : caf::actor{};
+}
 
 }  // namespace duplex

@@ -7,10 +7,10 @@ namespace duplex {
 
 namespace {
 constexpr std::array<std::string_view, 17> code_names{
-    "ok",        "cancelled",      "unknown",     "invalid_argument",   "deadline_exceeded",
-    "not_found", "already_exists", "permission_denied", "resource_exhausted",
-    "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal",
-    "unavailable", "data_loss", "unauthenticated"};
+    "ok",        "cancelled",      "unknown",           "invalid_argument",   "deadline_exceeded",
+    "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
+    "aborted",   "out_of_range",   "unimplemented",     "internal",           "unavailable",
+    "data_loss", "unauthenticated"};
 }  // namespace
 
 std::string_view to_string(errc code) noexcept {
@@ -29,9 +29,14 @@ std::string error::to_string() const {
   return out;
 }
 
-std::ostream& operator<<(std::ostream& out, errc code) { return out << to_string(code); }
-std::ostream& operator<<(std::ostream& out, const error& err) { return out << err.to_string(); }
+std::ostream& operator<<(std::ostream& out, errc code) {
+  return out << to_string(code);
+}
+std::ostream& operator<<(std::ostream& out, const error& err) {
+  return out << err.to_string();
+}
 
-exception::exception(duplex::error err) : std::runtime_error(err.to_string()), err_(std::move(err)) {}
+exception::exception(duplex::error err)
+    : std::runtime_error(err.to_string()), err_(std::move(err)) {}
 
 }  // namespace duplex

@@ -7,7 +7,9 @@ handler_pool::handler_pool(std::size_t threads) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
-handler_pool::~handler_pool() { stop(); }
+handler_pool::~handler_pool() {
+  stop();
+}
 
 void handler_pool::submit(std::function<void()> job) {
   {

@@ -5,7 +5,9 @@
 namespace duplex {
 
 namespace {
-error invalid(const std::string& what) { return {errc::invalid_argument, what}; }
+error invalid(const std::string& what) {
+  return {errc::invalid_argument, what};
+}
 }  // namespace
 
 result<void> peer_options::validate() const {

@@ -41,7 +41,8 @@ socket_settings settings_from(const peer_options& o) {
   s.reconnect_interval = o.reconnect_interval;
   s.reconnect_interval_max = o.reconnect_interval_max;
   // The backstop sits above the largest legal batch: one max-size frame plus a full batch.
-  s.max_message_size = static_cast<std::int64_t>(o.max_payload * 2 + o.max_header_bytes + (1u << 20));
+  s.max_message_size =
+      static_cast<std::int64_t>(o.max_payload * 2 + o.max_header_bytes + (1u << 20));
   s.limits.max_payload = o.max_payload;
   s.limits.max_header_bytes = o.max_header_bytes;
   return s;
@@ -50,8 +51,8 @@ socket_settings settings_from(const peer_options& o) {
 // Runs a handler on a pool thread; a throwing handler ends its channel with `unknown`.
 void run_on_pool(handler_pool& pool, std::shared_ptr<peer_context> context, caf::actor peer,
                  channel_ref_ptr incoming, handler_ptr handler) {
-  pool.submit([context = std::move(context), peer = std::move(peer),
-               incoming = std::move(incoming), handler = std::move(handler)] {
+  pool.submit([context = std::move(context), peer = std::move(peer), incoming = std::move(incoming),
+               handler = std::move(handler)] {
     incoming->core->in_handler = true;
     try {
       (*handler)(channel{make_incoming_link(context, peer, *incoming)});
@@ -80,6 +81,7 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
   context->peer_id = options.peer_id.empty() ? "peer-" + detail::random_hex(8) : options.peer_id;
   context->session_id = detail::random_hex(16);
   context->codecs = &rts.codecs;
+  context->logger = rts.options.log.logger;
   state_->pool = std::make_unique<detail::handler_pool>(options.handler_threads);
   state_->actor = detail::spawn_peer_actor(context);
   // The pool outlives every call: shutdown() stops the actor's routing before the pool.
@@ -110,11 +112,17 @@ peer& peer::operator=(peer&& other) noexcept {
   return *this;
 }
 
-const std::string& peer::id() const { return state_->context->peer_id; }
-const std::string& peer::session_id() const { return state_->context->session_id; }
+const std::string& peer::id() const {
+  return state_->context->peer_id;
+}
+const std::string& peer::session_id() const {
+  return state_->context->session_id;
+}
 
 namespace {
-error peer_is_shut_down() { return {errc::failed_precondition, "the peer is shut down"}; }
+error peer_is_shut_down() {
+  return {errc::failed_precondition, "the peer is shut down"};
+}
 
 // Control-plane request to the peer actor from a plain thread.
 template <class T, class... Ts>
@@ -124,8 +132,7 @@ result<T> ask(const caf::actor& actor, caf::actor_system& system, Ts&&... xs) {
   self->request(actor, caf::infinite, std::forward<Ts>(xs)...)
       .receive([&](T value) { out = std::move(value); },
                [&](caf::error& err) {
-                 out = error{errc::unavailable, "the peer actor is gone: " +
-                                                    system.render(err)};
+                 out = error{errc::unavailable, "the peer actor is gone: " + system.render(err)};
                });
   return out;
 }
@@ -155,14 +162,15 @@ namespace {
 channel open_channel(detail::peer_state& st, std::string target, std::string service,
                      metadata headers) {
   error codec_error;
-  auto link = detail::make_opened_link(st.context, st.actor, std::move(service),
-                                       std::move(headers), caf::actor{}, &codec_error);
+  auto link = detail::make_opened_link(st.context, st.actor, std::move(service), std::move(headers),
+                                       caf::actor{}, &codec_error);
   if (!codec_error.ok())
     caf::anon_send(link->actor, detail::fail_atom::value, codec_error);
   else
-    caf::anon_send(st.actor, open_atom::value,
-                   std::make_shared<detail::channel_ref>(detail::channel_ref{link->core, link->actor}),
-                   std::move(target));
+    caf::anon_send(
+        st.actor, open_atom::value,
+        std::make_shared<detail::channel_ref>(detail::channel_ref{link->core, link->actor}),
+        std::move(target));
   return channel{std::move(link)};
 }
 }  // namespace
@@ -188,8 +196,7 @@ void peer::handle(std::string service, channel_handler handler) {
 
 result<channel> peer::accept(std::chrono::milliseconds timeout) {
   if (!state_->context->options.accept_unhandled)
-    return error{errc::failed_precondition,
-                 "accept() needs peer_options::accept_unhandled = true"};
+    return error{errc::failed_precondition, "accept() needs peer_options::accept_unhandled = true"};
   std::optional<detail::clock::time_point> deadline;
   if (timeout.count() >= 0) deadline = detail::clock::now() + timeout;
   auto next = state_->context->accepted.pop(deadline);
@@ -212,8 +219,8 @@ std::string peer::next_peer() {
 }
 
 result<void> peer::drop(const std::string& remote_peer_id) {
-  auto done = ask<result<void>>(state_->actor, *state_->context->system,
-                                detail::drop_atom::value, remote_peer_id);
+  auto done = ask<result<void>>(state_->actor, *state_->context->system, detail::drop_atom::value,
+                                remote_peer_id);
   if (!done) return done.error();
   return *done;
 }
@@ -240,6 +247,8 @@ void peer::shutdown() {
   context.run_handler = nullptr;
 }
 
-caf::actor peer::actor() const { return state_->actor; }
+caf::actor peer::actor() const {
+  return state_->actor;
+}
 
 }  // namespace duplex

@@ -18,7 +18,8 @@ std::size_t default_scheduler_threads() {
 
 void runtime::configure(caf::actor_system_config& config, const runtime_options& options) {
   // CAF 0.17 starts 4 workers even on 2 cores: size the pool deliberately.
-  auto threads = options.scheduler_threads ? options.scheduler_threads : default_scheduler_threads();
+  auto threads =
+      options.scheduler_threads ? options.scheduler_threads : default_scheduler_threads();
   config.set("scheduler.max-threads", threads);
 }
 
@@ -51,13 +52,21 @@ runtime::~runtime() {
   }
 }
 
-caf::actor_system& runtime::system() { return *state_->system; }
-codec_registry& runtime::codecs() { return state_->codecs; }
-const runtime_options& runtime::options() const { return state_->options; }
+caf::actor_system& runtime::system() {
+  return *state_->system;
+}
+codec_registry& runtime::codecs() {
+  return state_->codecs;
+}
+const runtime_options& runtime::options() const {
+  return state_->options;
+}
 
 log_options log_options::use_stderr_logger() {
   log_options out;
-  out.logger = spdlog::stderr_logger_mt("duplex-" + std::to_string(reinterpret_cast<std::uintptr_t>(&out)));
+  // Not registered with spdlog's global registry: several runtimes may each have one.
+  out.logger =
+      std::make_shared<spdlog::logger>("duplex", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   return out;
 }
 
