@@ -10,6 +10,8 @@ namespace {
 using wire::frame_kind;
 
 constexpr std::int64_t unlimited_messages = std::int64_t{1} << 40;
+// Credit a writer may hold: far beyond any window, and far from overflowing.
+constexpr std::uint64_t max_credit = std::uint64_t{1} << 62;
 
 struct channel_state {
   channel_spawn_args args;
@@ -221,6 +223,7 @@ class channel_behavior {
     switch (f.kind) {
       case frame_kind::data: {
         if (st_.remote_done) return violation({errc::internal, "DATA after the end of stream"});
+        if (st_.trailers_received) return violation({errc::internal, "DATA after TRAILERS"});
         if (f.payload.size() > options().max_payload)
           return violation(
               {errc::resource_exhausted, "payload of " + std::to_string(f.payload.size()) +
@@ -246,6 +249,8 @@ class channel_behavior {
         if (st_.remote_done)
           return violation(
               {errc::internal, std::string(wire::to_string(f.kind)) + " after the end of stream"});
+        if (f.kind == frame_kind::error && f.status.ok())
+          return violation({errc::internal, "ERROR with status ok"});
         st_.remote_done = true;
         if (f.kind == frame_kind::end)
           end_remote(read_result::end(), {});
@@ -255,6 +260,9 @@ class channel_behavior {
         return;
       }
       case frame_kind::credit:
+        if (f.value > max_credit ||
+            st_.send_credit > static_cast<std::int64_t>(max_credit - f.value))
+          return violation({errc::internal, "CREDIT beyond 2^62 bytes"});
         st_.send_credit += static_cast<std::int64_t>(f.value);
         core.gate.grant(static_cast<std::int64_t>(f.value), 0, self_handle());
         flush();

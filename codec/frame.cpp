@@ -43,6 +43,12 @@ std::uint64_t read_uint(const msgpack::object& o, const char* field) {
   return o.via.u64;
 }
 
+std::uint32_t read_uint32(const msgpack::object& o, const char* field) {
+  auto value = read_uint(o, field);
+  if (value > UINT32_MAX) throw malformed{field};
+  return static_cast<std::uint32_t>(value);
+}
+
 std::string read_string(const msgpack::object& o, const char* field) {
   if (o.type != msgpack::type::STR) throw malformed{field};
   return std::string(o.via.str.ptr, o.via.str.size);
@@ -92,14 +98,14 @@ bool decode_frame(const msgpack::object& o, frame& f) {
   if (o.type != msgpack::type::ARRAY || o.via.array.size < 2) throw malformed{"frame"};
   const msgpack::object* field = o.via.array.ptr;
   auto kind = read_uint(field[0], "kind");
+  f.channel = read_uint(field[1], "channel");  // checked for unknown kinds too
   if (!known_kind(kind)) return false;
   f.kind = static_cast<frame_kind>(kind);
   if (o.via.array.size < required_fields(f.kind)) throw malformed{"field count"};
-  f.channel = read_uint(field[1], "channel");
   switch (f.kind) {
     case frame_kind::hello:
-      f.hello.version_major = static_cast<std::uint32_t>(read_uint(field[2], "version_major"));
-      f.hello.version_minor = static_cast<std::uint32_t>(read_uint(field[3], "version_minor"));
+      f.hello.version_major = read_uint32(field[2], "version_major");
+      f.hello.version_minor = read_uint32(field[3], "version_minor");
       f.hello.peer_id = read_string(field[4], "peer_id");
       f.hello.session_id = read_string(field[5], "session_id");
       f.hello.window = read_uint(field[6], "window");
@@ -228,10 +234,11 @@ result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
   std::vector<frame> frames;
   const char* bytes = static_cast<const char*>(data);
   std::size_t offset = 0;
+  std::size_t decoded = 0;  // known and unknown kinds alike
   if (size == 0) return duplex::error{errc::internal, "empty batch"};
   try {
     while (offset < size) {
-      if (frames.size() >= limits.max_frames)
+      if (decoded++ >= limits.max_frames)
         return duplex::error{errc::internal, "too many frames in one batch"};
       msgpack::object_handle handle =
           msgpack::unpack(bytes, size, offset, reference_everything, nullptr, limit);

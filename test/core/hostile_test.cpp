@@ -213,6 +213,19 @@ BOOST_AUTO_TEST_CASE(rule_violations_end_only_their_channel) {
   BOOST_TEST(raw_client::code_of(*cancel) == 8);
   BOOST_TEST(raw_client::message_of(*cancel).find("4194305") != std::string::npos);
   BOOST_TEST(raw_client::message_of(*cancel).find("4194304") != std::string::npos);
+  // DATA after TRAILERS, an ERROR carrying status ok, CREDIT past 2^62.
+  raw.send_raw(open(7) + raw_client::frame(6, 7, trailers) + raw_client::data_frame(7, "late"));
+  cancel = raw.wait_for(7, 7);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  raw.send_raw(open(9) + raw_client::frame(5, 9, 0, std::string("fine?")));
+  cancel = raw.wait_for(7, 9);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  raw.send_raw(open(11) + raw_client::frame(8, 11, std::uint64_t{1} << 63));
+  cancel = raw.wait_for(7, 11);
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(raw_client::code_of(*cancel) == 13);
   // DATA on a channel never opened.
   raw.send_raw(raw_client::data_frame(99, "nobody"));
   cancel = raw.wait_for(7, 99);
