@@ -119,10 +119,11 @@ std::string base64_decode(const std::string& in) {
   static const std::string chars =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  int value = 0, bits = -8;
+  std::uint32_t value = 0;
+  int bits = -8;
   for (char c : in) {
     if (c == '=') break;
-    value = (value << 6) + static_cast<int>(chars.find(c));
+    value = ((value << 6) + static_cast<std::uint32_t>(chars.find(c))) & 0xffffff;
     bits += 6;
     if (bits >= 0) {
       out.push_back(static_cast<char>((value >> bits) & 0xff));
