@@ -32,6 +32,7 @@ struct channel_state {
   std::vector<caf::actor> children;
   bool finished = false;
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
+  std::size_t buffer_cost = 0;  // credit the DATA frames in `buffer` cost
 };
 
 class channel_behavior {
@@ -54,8 +55,11 @@ class channel_behavior {
           abort({errc::cancelled, "cancelled by the application"});
         },
         [this](dropped_atom) {
-          if (!(st_.local_done && st_.remote_done))
-            abort({errc::cancelled, "the channel handle was dropped without closing it"});
+          if (st_.local_done && st_.remote_done) return;
+          // With this side ended, the remote's stream is simply no longer read (like close()).
+          abort({errc::cancelled, st_.local_done
+                                      ? "the remote closed the channel before reading to the end"
+                                      : "the channel handle was dropped without closing it"});
         },
         [this](parent_end_atom) {
           abort({errc::cancelled, "the enclosing channel closed"});
@@ -143,8 +147,9 @@ class channel_behavior {
 
   void send_buffer() {
     if (st_.buffer.empty()) return;
-    net().send(st_.where.conn, std::move(st_.buffer));
+    net().send(st_.where.conn, std::move(st_.buffer), st_.buffer_cost);
     st_.buffer = {};
+    st_.buffer_cost = 0;
   }
 
   void flush() {
@@ -174,6 +179,7 @@ class channel_behavior {
             return;
           }
           st_.send_credit -= cost;
+          st_.buffer_cost += static_cast<std::size_t>(cost);
           wire::encode_data(st_.where.channel_id, op.payload.data(), op.payload.size(), st_.buffer);
           break;
         }
@@ -210,11 +216,17 @@ class channel_behavior {
     maybe_finish();
   }
 
+  // The reader consumed `bytes`: reopen the channel's window (while the remote may still
+  // write) and, through the peer actor, the connection's.
   void return_credit(std::uint64_t bytes) {
-    if (!st_.attached || st_.remote_done || st_.finished) return;
-    st_.receive_credit += static_cast<std::int64_t>(bytes);
-    wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, st_.buffer);
-    send_buffer();
+    if (!st_.attached || st_.finished) return;
+    if (!st_.remote_done) {
+      st_.receive_credit += static_cast<std::int64_t>(bytes);
+      wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, st_.buffer);
+      send_buffer();
+    }
+    self_->send(st_.args.peer, conn_credit_atom::value, st_.where.conn, st_.where.channel_id,
+                bytes);
   }
 
   void inbound(wire::frame& f) {

@@ -87,7 +87,8 @@ struct channel_core {
         payload_codec(c),
         credit_threshold(credit_return_threshold(window, max_payload)),
         max_payload(max_payload),
-        gate(static_cast<std::int64_t>(pending_bytes), static_cast<std::int64_t>(pending_messages)) {}
+        gate(static_cast<std::int64_t>(pending_bytes),
+             static_cast<std::int64_t>(pending_messages)) {}
 
   mutable std::mutex meta_mutex;
   channel_meta meta;  // guarded by meta_mutex

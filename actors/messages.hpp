@@ -29,6 +29,7 @@ using drop_atom = caf::atom_constant<caf::atom("drop")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using conn_credit_atom = caf::atom_constant<caf::atom("conncredit")>;
 // peer -> scheduler
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;

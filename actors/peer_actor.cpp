@@ -34,6 +34,15 @@ class transport_bridge final : public transport_events {
   caf::actor peer_;
 };
 
+// A channel as the peer actor routes to it. `forwarded - returned` is the connection credit
+// its DATA holds: returned as the channel's reader consumes, the rest when it closes (which
+// also covers DATA that reached an actor that had just finished).
+struct channel_entry {
+  caf::actor actor;
+  std::uint64_t forwarded = 0;
+  std::uint64_t returned = 0;
+};
+
 struct connection_info {
   bool outbound = false;  // we connected (DEALER): we allocate odd channel ids
   bool ready = false;     // HELLO exchanged
@@ -43,7 +52,8 @@ struct connection_info {
   std::uint64_t remote_max_payload = 0;
   std::uint64_t next_channel_id = 0;    // the next id we allocate
   std::uint64_t highest_remote_id = 0;  // the highest id the remote opened
-  std::unordered_map<std::uint64_t, caf::actor> channels;
+  std::unordered_map<std::uint64_t, channel_entry> channels;
+  std::uint64_t unreturned = 0;  // DATA cost received and not yet returned (connection window)
 };
 
 struct remote_info {
@@ -101,7 +111,23 @@ class peer_behavior {
         },
         [this](closed_atom, connection_id conn, std::uint64_t channel_id) {
           auto it = st_.connections.find(conn);
-          if (it != st_.connections.end()) it->second.channels.erase(channel_id);
+          if (it == st_.connections.end()) return;
+          auto channel = it->second.channels.find(channel_id);
+          if (channel == it->second.channels.end()) return;
+          auto held = channel->second.forwarded - channel->second.returned;
+          it->second.channels.erase(channel);
+          it->second.unreturned -= held;
+          return_connection_credit(conn, held);
+        },
+        [this](conn_credit_atom, connection_id conn, std::uint64_t channel_id, std::uint64_t n) {
+          auto it = st_.connections.find(conn);
+          if (it == st_.connections.end()) return;
+          auto channel = it->second.channels.find(channel_id);
+          if (channel == it->second.channels.end()) return;  // returned in full at close
+          n = std::min(n, channel->second.forwarded - channel->second.returned);
+          channel->second.returned += n;
+          it->second.unreturned -= n;
+          return_connection_credit(conn, n);
         },
         [this](handle_atom, const std::string& service, handler_ptr handler) {
           st_.routes[service] = std::move(handler);
@@ -163,6 +189,12 @@ class peer_behavior {
     net().close_connection(conn);
   }
 
+  void return_connection_credit(connection_id conn, std::uint64_t bytes) {
+    if (bytes == 0) return;
+    wire::encode_value(frame_kind::credit, 0, bytes, st_.buffer);
+    send_frames(conn);
+  }
+
   void send_hello(connection_id conn) {
     wire::frame hello;
     hello.kind = frame_kind::hello;
@@ -170,6 +202,7 @@ class peer_behavior {
     hello.hello.session_id = st_.context->session_id;
     hello.hello.window = options().channel_window;
     hello.hello.max_payload = options().max_payload;
+    hello.hello.connection_window = options().connection_window;
     wire::encode(hello, st_.buffer);
     send_frames(conn);
   }
@@ -225,8 +258,21 @@ class peer_behavior {
       return false;
     }
     auto channel = info.channels.find(f.channel);
+    if (f.kind == frame_kind::data) {
+      const std::uint64_t cost = f.payload.size() + wire::data_frame_overhead;
+      if (channel == info.channels.end()) {
+        return_connection_credit(conn, cost);  // nobody will consume it
+      } else {
+        if (info.unreturned + cost > options().connection_window) {
+          protocol_error(conn, "the remote exceeded the connection window");
+          return false;
+        }
+        info.unreturned += cost;
+        channel->second.forwarded += cost;
+      }
+    }
     if (channel != info.channels.end()) {
-      self_->send(channel->second, inbound_atom::value, std::move(f));
+      self_->send(channel->second.actor, inbound_atom::value, std::move(f));
       return true;
     }
     // Not open. Frames trailing a channel that was used and has ended are ignored; an id
@@ -306,7 +352,7 @@ class peer_behavior {
     if (notify_remote) send_bye(conn, reason);
     duplex::error channel_error{errc::unavailable, reason.message};
     for (auto& [id, channel] : info.channels)
-      self_->send(channel, conn_down_atom::value, channel_error);
+      self_->send(channel.actor, conn_down_atom::value, channel_error);
     if (!info.ready) return;
     auto remote = st_.remotes.find(info.remote_id);
     if (remote == st_.remotes.end()) return;
@@ -325,7 +371,7 @@ class peer_behavior {
               std::uint64_t parent) {
     auto id = info.next_channel_id;
     info.next_channel_id += 2;
-    info.channels.emplace(id, channel->actor);
+    info.channels.emplace(id, channel_entry{channel->actor});
     wire::frame open;
     open.kind = frame_kind::open;
     open.channel = id;
@@ -443,7 +489,7 @@ class peer_behavior {
       if (p == info.channels.end())
         return refuse(
             {errc::not_found, "parent channel " + std::to_string(f.parent) + " is not open"});
-      parent = p->second;
+      parent = p->second.actor;
     }
     const route* target = nullptr;
     if (!parent) {
@@ -463,7 +509,7 @@ class peer_behavior {
                      info.remote_id, info.remote_window, info.remote_max_payload};
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
-    info.channels.emplace(f.channel, channel);
+    info.channels.emplace(f.channel, channel_entry{channel});
     auto incoming = std::make_shared<channel_ref>(channel_ref{core, channel});
 
     if (parent) {

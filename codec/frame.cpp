@@ -73,17 +73,22 @@ metadata read_metadata(const msgpack::object& o, const char* field) {
 // The number of array elements each kind needs; extra trailing elements are ignored.
 std::uint32_t required_fields(frame_kind kind) {
   switch (kind) {
-    case frame_kind::hello: return 8;
-    case frame_kind::open: return 5;
+    case frame_kind::hello:
+      return 8;
+    case frame_kind::open:
+      return 5;
     case frame_kind::data:
     case frame_kind::trailers:
     case frame_kind::credit:
     case frame_kind::ping:
-    case frame_kind::pong: return 3;
-    case frame_kind::end: return 2;
+    case frame_kind::pong:
+      return 3;
+    case frame_kind::end:
+      return 2;
     case frame_kind::error:
     case frame_kind::cancel:
-    case frame_kind::bye: return 4;
+    case frame_kind::bye:
+      return 4;
   }
   return 2;
 }
@@ -110,6 +115,8 @@ bool decode_frame(const msgpack::object& o, frame& f) {
       f.hello.session_id = read_string(field[5], "session_id");
       f.hello.window = read_uint(field[6], "window");
       f.hello.max_payload = read_uint(field[7], "max_payload");
+      if (o.via.array.size > 8)
+        f.hello.connection_window = read_uint(field[8], "connection_window");
       break;
     case frame_kind::open:
       f.parent = read_uint(field[2], "parent");
@@ -120,17 +127,22 @@ bool decode_frame(const msgpack::object& o, frame& f) {
       if (field[2].type != msgpack::type::BIN) throw malformed{"payload"};
       f.payload.assign(field[2].via.bin.ptr, field[2].via.bin.ptr + field[2].via.bin.size);
       break;
-    case frame_kind::end: break;
+    case frame_kind::end:
+      break;
     case frame_kind::error:
     case frame_kind::cancel:
     case frame_kind::bye:
       f.status.code = errc_from_wire(read_uint(field[2], "code"));
       f.status.message = read_string(field[3], "message");
       break;
-    case frame_kind::trailers: f.headers = read_metadata(field[2], "trailers"); break;
+    case frame_kind::trailers:
+      f.headers = read_metadata(field[2], "trailers");
+      break;
     case frame_kind::credit:
     case frame_kind::ping:
-    case frame_kind::pong: f.value = read_uint(field[2], "value"); break;
+    case frame_kind::pong:
+      f.value = read_uint(field[2], "value");
+      break;
   }
   return true;
 }
@@ -139,17 +151,28 @@ bool decode_frame(const msgpack::object& o, frame& f) {
 
 const char* to_string(frame_kind kind) noexcept {
   switch (kind) {
-    case frame_kind::hello: return "HELLO";
-    case frame_kind::open: return "OPEN";
-    case frame_kind::data: return "DATA";
-    case frame_kind::end: return "END";
-    case frame_kind::error: return "ERROR";
-    case frame_kind::trailers: return "TRAILERS";
-    case frame_kind::cancel: return "CANCEL";
-    case frame_kind::credit: return "CREDIT";
-    case frame_kind::ping: return "PING";
-    case frame_kind::pong: return "PONG";
-    case frame_kind::bye: return "BYE";
+    case frame_kind::hello:
+      return "HELLO";
+    case frame_kind::open:
+      return "OPEN";
+    case frame_kind::data:
+      return "DATA";
+    case frame_kind::end:
+      return "END";
+    case frame_kind::error:
+      return "ERROR";
+    case frame_kind::trailers:
+      return "TRAILERS";
+    case frame_kind::cancel:
+      return "CANCEL";
+    case frame_kind::credit:
+      return "CREDIT";
+    case frame_kind::ping:
+      return "PING";
+    case frame_kind::pong:
+      return "PONG";
+    case frame_kind::bye:
+      return "BYE";
   }
   return "UNKNOWN";
 }
@@ -159,13 +182,14 @@ void encode(const frame& f, std::string& out) {
   packer pk(sink);
   switch (f.kind) {
     case frame_kind::hello:
-      pack_head(pk, 8, f.kind, 0);
+      pack_head(pk, f.hello.connection_window ? 9 : 8, f.kind, 0);
       pk.pack_uint32(f.hello.version_major);
       pk.pack_uint32(f.hello.version_minor);
       pack_string(pk, f.hello.peer_id);
       pack_string(pk, f.hello.session_id);
       pk.pack_uint64(f.hello.window);
       pk.pack_uint64(f.hello.max_payload);
+      if (f.hello.connection_window) pk.pack_uint64(f.hello.connection_window);
       break;
     case frame_kind::open:
       pack_head(pk, 5, f.kind, f.channel);
@@ -173,18 +197,26 @@ void encode(const frame& f, std::string& out) {
       pack_string(pk, f.service);
       pack_metadata(pk, f.headers);
       break;
-    case frame_kind::data: encode_data(f.channel, f.payload.data(), f.payload.size(), out); break;
-    case frame_kind::end: encode_simple(f.kind, f.channel, out); break;
+    case frame_kind::data:
+      encode_data(f.channel, f.payload.data(), f.payload.size(), out);
+      break;
+    case frame_kind::end:
+      encode_simple(f.kind, f.channel, out);
+      break;
     case frame_kind::error:
     case frame_kind::cancel:
-    case frame_kind::bye: encode_status(f.kind, f.channel, f.status, out); break;
+    case frame_kind::bye:
+      encode_status(f.kind, f.channel, f.status, out);
+      break;
     case frame_kind::trailers:
       pack_head(pk, 3, f.kind, f.channel);
       pack_metadata(pk, f.headers);
       break;
     case frame_kind::credit:
     case frame_kind::ping:
-    case frame_kind::pong: encode_value(f.kind, f.channel, f.value, out); break;
+    case frame_kind::pong:
+      encode_value(f.kind, f.channel, f.value, out);
+      break;
   }
 }
 
@@ -203,8 +235,7 @@ void encode_simple(frame_kind kind, std::uint64_t channel, std::string& out) {
   pack_head(pk, 2, kind, channel);
 }
 
-void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value,
-                  std::string& out) {
+void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value, std::string& out) {
   string_sink sink{out};
   packer pk(sink);
   pack_head(pk, 3, kind, channel);

@@ -42,6 +42,9 @@ struct hello_fields {
   std::string session_id;
   std::uint64_t window = 0;       // initial credit of every channel towards the sender
   std::uint64_t max_payload = 0;  // largest DATA payload the sender accepts
+  // Credit for DATA to the sender summed over all channels of the connection; 0: no such
+  // limit (the field is then left out of the encoding).
+  std::uint64_t connection_window = 0;
 };
 
 // One frame; which fields matter depends on `kind` (see PROTOCOL.md).
@@ -59,10 +62,10 @@ struct frame {
 
 // Limits applied while decoding bytes from the network (msgpack-cxx trusts lengths otherwise).
 struct decode_limits {
-  std::size_t max_payload = 4u << 20;   // larger payloads still decode up to 2x + 64 KiB so the
-                                        // receiver can refuse them per channel
+  std::size_t max_payload = 4u << 20;  // larger payloads still decode up to 2x + 64 KiB so the
+                                       // receiver can refuse them per channel
   std::size_t max_header_bytes = 64u << 10;
-  std::size_t max_frames = 1u << 20;    // per batch
+  std::size_t max_frames = 1u << 20;  // per batch
 };
 
 // Appends the encoding of `f` to `out` (a batch under construction).
@@ -71,8 +74,7 @@ void encode(const frame& f, std::string& out);
 void encode_data(std::uint64_t channel, const std::uint8_t* data, std::size_t size,
                  std::string& out);
 void encode_simple(frame_kind kind, std::uint64_t channel, std::string& out);
-void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value,
-                  std::string& out);
+void encode_value(frame_kind kind, std::uint64_t channel, std::uint64_t value, std::string& out);
 void encode_status(frame_kind kind, std::uint64_t channel, const duplex::error& status,
                    std::string& out);
 

@@ -47,8 +47,8 @@ result<msgpack::object_handle> unpack_payload(const bytes& packed) {
   const msgpack::unpack_limit limit(n, n, n, n, n, 64);
   try {
     std::size_t offset = 0;
-    auto handle = msgpack::unpack(reinterpret_cast<const char*>(packed.data()), n, offset,
-                                  nullptr, nullptr, limit);
+    auto handle = msgpack::unpack(reinterpret_cast<const char*>(packed.data()), n, offset, nullptr,
+                                  nullptr, limit);
     if (offset != n) return error{errc::invalid_argument, "trailing bytes after msgpack value"};
     return handle;
   } catch (const std::exception& e) {

@@ -53,6 +53,7 @@ error timed_out(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+channel::channel() noexcept = default;
 channel::channel(std::unique_ptr<detail::channel_link> link) : link_(std::move(link)) {}
 channel::channel(channel&&) noexcept = default;
 

@@ -22,6 +22,8 @@ result<void> peer_options::validate() const {
     return invalid("channel_window (" + std::to_string(channel_window) +
                    ") must hold one max_payload message plus " +
                    std::to_string(wire::data_frame_overhead) + " bytes");
+  if (connection_window < channel_window)
+    return invalid("connection_window must be at least channel_window");
   if (linger.count() < 0) return invalid("linger must not be negative");
   if (heartbeat_interval.count() <= 0) return invalid("heartbeat_interval must be positive");
   if (heartbeat_timeout < heartbeat_interval)

@@ -12,6 +12,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -30,19 +31,26 @@ duplex::error zmq_failure(const std::string& what, const std::string& endpoint, 
     case EINVAL:
     case EPROTONOSUPPORT:
     case ENOCOMPATPROTO:
-    case ENODEV: code = errc::invalid_argument; break;
-    case EADDRINUSE: code = errc::already_exists; break;
+    case ENODEV:
+      code = errc::invalid_argument;
+      break;
+    case EADDRINUSE:
+      code = errc::already_exists;
+      break;
     case EADDRNOTAVAIL:
-    case ENOENT: code = errc::invalid_argument; break;
-    default: break;
+    case ENAMETOOLONG:
+    case ENOENT:
+      code = errc::invalid_argument;
+      break;
+    default:
+      break;
   }
   return {code, what + " '" + endpoint + "': " + zmq_strerror(err)};
 }
 
 bool has_transport_prefix(const std::string& endpoint) {
   for (const char* prefix : {"tcp://", "ipc://", "inproc://"})
-    if (endpoint.rfind(prefix, 0) == 0 && endpoint.size() > std::string(prefix).size())
-      return true;
+    if (endpoint.rfind(prefix, 0) == 0 && endpoint.size() > std::string(prefix).size()) return true;
   return false;
 }
 
@@ -102,12 +110,12 @@ class transport::impl {
     return future.get();
   }
 
-  void send(connection_id conn, std::string encoded) {
+  void send(connection_id conn, std::string encoded, std::size_t cost) {
     bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       was_empty = commands_.empty() && outgoing_.empty();
-      outgoing_.emplace_back(conn, std::move(encoded));
+      outgoing_.push_back({conn, std::move(encoded), cost});
     }
     if (was_empty) wake();
   }
@@ -116,7 +124,7 @@ class transport::impl {
 
   owner_id add_owner(std::shared_ptr<transport_events> events, socket_settings settings) {
     auto id = ++last_owner_;
-    owners_[id] = owner_state{std::move(events), std::move(settings), nullptr, {}, {}};
+    owners_[id] = owner_state{std::move(events), std::move(settings), nullptr, {}, {}, {}};
     return id;
   }
 
@@ -127,6 +135,7 @@ class transport::impl {
     auto& state = it->second;
     int linger_ms = static_cast<int>(linger.count());
     if (state.router) close_socket(*state.router, linger_ms);
+    while (!state.ipc_files.empty()) remove_ipc_file(state, *state.ipc_files.begin());
     for (auto& [endpoint, dealer] : state.dealers) close_socket(*dealer, linger_ms);
     for (auto it2 = connections_.begin(); it2 != connections_.end();) {
       if (it2->second.owner == owner)
@@ -153,7 +162,9 @@ class transport::impl {
     }
     if (zmq_bind(state.router->socket.handle(), endpoint.c_str()) != 0)
       return zmq_failure("cannot bind", endpoint, zmq_errno());
-    return state.router->socket.get(zmq::sockopt::last_endpoint);
+    auto bound = state.router->socket.get(zmq::sockopt::last_endpoint);
+    if (bound.rfind("ipc://", 0) == 0) state.ipc_files.insert(bound.substr(6));
+    return bound;
   }
 
   result<void> unbind(owner_id owner, const std::string& endpoint) {
@@ -161,6 +172,7 @@ class transport::impl {
     auto& state = owners_.at(owner);
     if (!state.router || zmq_unbind(state.router->socket.handle(), endpoint.c_str()) != 0)
       return duplex::error{errc::not_found, "endpoint '" + endpoint + "' is not bound"};
+    if (endpoint.rfind("ipc://", 0) == 0) remove_ipc_file(state, endpoint.substr(6));
     return {};
   }
 
@@ -216,6 +228,12 @@ class transport::impl {
   }
 
  private:
+  struct outgoing_frames {
+    connection_id conn;
+    std::string encoded;
+    std::size_t cost;  // connection credit its DATA frames take
+  };
+
   struct socket_entry {
     owner_id owner = 0;
     bool is_router = false;
@@ -231,14 +249,22 @@ class transport::impl {
     std::unique_ptr<socket_entry> router;
     std::map<std::string, std::unique_ptr<socket_entry>> dealers;
     std::unordered_map<std::string, connection_id> by_routing_id;
+    std::set<std::string> ipc_files;  // bound ipc paths: libzmq leaves the files behind
   };
+
+  static void remove_ipc_file(owner_state& state, std::string path) {  // a copy: it may be erased
+    if (state.ipc_files.erase(path)) ::unlink(path.c_str());
+  }
 
   struct connection_state {
     owner_id owner = 0;
     socket_entry* socket = nullptr;
     std::string routing_id;  // routers only
     int fd = -1;
-    bool ignored = false;    // after BYE/close: frames are dropped
+    bool ignored = false;  // after BYE/close: frames are dropped
+    // The remote's connection window: -1 until its HELLO names one (then no limit applies).
+    std::int64_t credit = -1;
+    std::deque<outgoing_frames> backlog;  // waiting for connection credit, in order
   };
 
   void wake() {
@@ -252,8 +278,7 @@ class transport::impl {
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::maxmsgsize, settings.max_message_size);
     s.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(settings.heartbeat_interval.count()));
-    s.set(zmq::sockopt::heartbeat_timeout,
-          static_cast<int>(settings.heartbeat_timeout.count()));
+    s.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(settings.heartbeat_timeout.count()));
     s.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(settings.heartbeat_timeout.count()));
     s.set(zmq::sockopt::handshake_ivl, static_cast<int>(settings.handshake_interval.count()));
   }
@@ -341,25 +366,66 @@ class transport::impl {
   }
 
   void flush_outgoing() {
-    std::deque<std::pair<connection_id, std::string>> outgoing;
+    std::deque<outgoing_frames> outgoing;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing.swap(outgoing_);
     }
     if (outgoing.empty()) return;
-    // Coalesce per connection, keeping each connection's order.
+    // Coalesce per connection, keeping each connection's order; what the connection window
+    // cannot take yet waits in the connection's backlog (and so does everything after it).
     std::vector<std::pair<connection_id, std::string>> batches;
     std::unordered_map<connection_id, std::size_t> open_batch;
-    for (auto& [conn, encoded] : outgoing) {
-      auto it = open_batch.find(conn);
-      if (it != open_batch.end() && batches[it->second].second.size() < batch_soft_limit) {
-        batches[it->second].second += encoded;
-      } else {
-        open_batch[conn] = batches.size();
-        batches.emplace_back(conn, std::move(encoded));
-      }
+    for (auto& item : outgoing) {
+      auto c = connections_.find(item.conn);
+      if (c == connections_.end()) continue;  // the connection died; its channels were failed
+      if (!take_credit(c->second, item)) continue;
+      append_to_batch(batches, open_batch, item.conn, std::move(item.encoded));
     }
     for (auto& [conn, batch] : batches) send_batch(conn, batch);
+  }
+
+  // False when `item` must wait in the backlog.
+  static bool take_credit(connection_state& c, outgoing_frames& item) {
+    if (!c.backlog.empty() || (c.credit >= 0 && static_cast<std::int64_t>(item.cost) > c.credit)) {
+      c.backlog.push_back(std::move(item));
+      return false;
+    }
+    if (c.credit >= 0) c.credit -= static_cast<std::int64_t>(item.cost);
+    return true;
+  }
+
+  static void append_to_batch(std::vector<std::pair<connection_id, std::string>>& batches,
+                              std::unordered_map<connection_id, std::size_t>& open_batch,
+                              connection_id conn, std::string encoded) {
+    auto it = open_batch.find(conn);
+    if (it != open_batch.end() && batches[it->second].second.size() < batch_soft_limit) {
+      batches[it->second].second += encoded;
+    } else {
+      open_batch[conn] = batches.size();
+      batches.emplace_back(conn, std::move(encoded));
+    }
+  }
+
+  // The remote reopened its connection window: send what now fits, in order.
+  void grant_connection_credit(connection_id conn, std::uint64_t bytes) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    auto& c = it->second;
+    if (c.credit < 0) return;  // no connection window announced: nothing is held back
+    c.credit += static_cast<std::int64_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 62));
+    std::string batch;
+    while (!c.backlog.empty() && static_cast<std::int64_t>(c.backlog.front().cost) <= c.credit) {
+      c.credit -= static_cast<std::int64_t>(c.backlog.front().cost);
+      batch += c.backlog.front().encoded;
+      c.backlog.pop_front();
+      if (batch.size() >= batch_soft_limit) {
+        send_batch(conn, batch);
+        batch.clear();
+        if (connections_.find(conn) == connections_.end()) return;
+      }
+    }
+    if (!batch.empty()) send_batch(conn, batch);
   }
 
   void send_batch(connection_id conn, const std::string& batch) {
@@ -370,8 +436,9 @@ class transport::impl {
     bool sent = false;
     try {
       if (c.socket->is_router)
-        sent = socket.send(zmq::buffer(c.routing_id),
-                           zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+        sent = socket
+                   .send(zmq::buffer(c.routing_id),
+                         zmq::send_flags::sndmore | zmq::send_flags::dontwait)
                    .has_value();
       if (sent || !c.socket->is_router)
         sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
@@ -414,7 +481,7 @@ class transport::impl {
     if (known == owner.by_routing_id.end()) {
       conn = ++last_connection_;
       owner.by_routing_id.emplace(routing_id, conn);
-      connections_[conn] = connection_state{entry.owner, &entry, routing_id, -1, false};
+      connections_[conn] = connection_state{entry.owner, &entry, routing_id, -1, false, -1, {}};
     } else {
       conn = known->second;
     }
@@ -452,20 +519,31 @@ class transport::impl {
       protocol_failure(conn, frames.error().message);
       return;
     }
-    // Liveness is answered here so that busy actors or handlers never look dead.
+    // Liveness is answered here so that busy actors or handlers never look dead, and the
+    // connection window (a connection-level concern) is kept here too.
     std::string pongs;
     auto& list = *frames;
     std::size_t kept = 0;
+    std::uint64_t connection_credit = 0;
     for (auto& f : list) {
       if (f.kind == wire::frame_kind::ping) {
         wire::encode_value(wire::frame_kind::pong, 0, f.value, pongs);
-      } else {
-        if (&list[kept] != &f) list[kept] = std::move(f);
-        ++kept;
+        continue;
       }
+      if (f.kind == wire::frame_kind::credit && f.channel == 0) {
+        connection_credit += std::min<std::uint64_t>(f.value, std::uint64_t{1} << 62);
+        continue;
+      }
+      if (f.kind == wire::frame_kind::hello && f.hello.connection_window && state.credit < 0)
+        state.credit = static_cast<std::int64_t>(
+            std::min<std::uint64_t>(f.hello.connection_window, std::uint64_t{1} << 62));
+      if (&list[kept] != &f) list[kept] = std::move(f);
+      ++kept;
     }
     list.resize(kept);
     if (!pongs.empty()) send_batch(conn, pongs);
+    if (connection_credit) grant_connection_credit(conn, connection_credit);
+    if (connections_.find(conn) == connections_.end()) return;
     if (!list.empty()) owner.events->on_frames(conn, std::move(list));
   }
 
@@ -532,7 +610,7 @@ class transport::impl {
   void connection_established(socket_entry& entry, int fd) {
     if (entry.current) connection_lost(entry.current, {errc::unavailable, "reconnected"});
     entry.current = ++last_connection_;
-    connections_[entry.current] = connection_state{entry.owner, &entry, {}, fd, false};
+    connections_[entry.current] = connection_state{entry.owner, &entry, {}, fd, false, -1, {}};
     owners_.at(entry.owner).events->on_connection_up(entry.current, entry.endpoint);
   }
 
@@ -542,7 +620,7 @@ class transport::impl {
 
   std::mutex mutex_;
   std::deque<std::function<void()>> commands_;
-  std::deque<std::pair<connection_id, std::string>> outgoing_;
+  std::deque<outgoing_frames> outgoing_;
 
   // Owned by the transport thread.
   bool running_ = true;
@@ -585,8 +663,8 @@ result<void> transport::disconnect(owner_id owner, const std::string& endpoint) 
   return impl_->call<result<void>>([&] { return impl_->disconnect(owner, endpoint); });
 }
 
-void transport::send(connection_id conn, std::string encoded_frames) {
-  impl_->send(conn, std::move(encoded_frames));
+void transport::send(connection_id conn, std::string encoded_frames, std::size_t data_cost) {
+  impl_->send(conn, std::move(encoded_frames), data_cost);
 }
 
 void transport::close_connection(connection_id conn) {

@@ -62,8 +62,10 @@ class transport {
   result<void> disconnect(owner_id owner, const std::string& endpoint);
 
   // Queues encoded frames for a connection; never blocks. Frames queued together or in quick
-  // succession for the same connection leave in one ZeroMQ message (a batch).
-  void send(connection_id conn, std::string encoded_frames);
+  // succession for the same connection leave in one ZeroMQ message (a batch). `data_cost` is
+  // the credit their DATA frames cost: they wait here while the remote's connection window
+  // (announced in its HELLO, reopened by CREDIT on channel 0) is used up.
+  void send(connection_id conn, std::string encoded_frames, std::size_t data_cost = 0);
   // Stops delivering frames from a connection (after BYE); a DEALER connection is closed.
   void close_connection(connection_id conn);
 

@@ -42,8 +42,8 @@ struct channel_meta {
 
 class channel {
  public:
-  channel() = default;  // an empty handle; every operation on it fails with failed_precondition
-  ~channel();           // cancels the channel unless both directions were closed
+  channel() noexcept;  // an empty handle; every operation on it fails with failed_precondition
+  ~channel();          // cancels the channel unless both directions were closed
   channel(channel&&) noexcept;
   channel& operator=(channel&&) noexcept;
   channel(const channel&) = delete;

@@ -14,6 +14,10 @@
 #include "duplex/bytes.hpp"
 #include "duplex/error.hpp"
 
+// A user type, e.g.:
+//   struct point { int x; std::string label; MSGPACK_DEFINE_MAP(x, label) };  // no ';' after
+//   ch.write_as(point{1, "a"});  auto p = ch.read_as<point>();
+
 namespace duplex {
 
 inline constexpr const char* content_type_header = "content-type";

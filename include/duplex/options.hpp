@@ -34,6 +34,9 @@ struct peer_options {
   // Per-channel receive window in bytes (credit); must hold one max-size message plus its
   // per-message cost (see docs/PROTOCOL.md, "Flow control").
   std::size_t channel_window = 8u << 20;  // 8 MiB
+  // Receive window of a whole connection: unread data of all its channels together. Several
+  // channel windows, so that a few stalled readers do not stall the others.
+  std::size_t connection_window = 64u << 20;  // 64 MiB
 
   // How long shutdown() and the destructor wait for queued frames to leave.
   milliseconds linger = milliseconds{1000};

@@ -12,9 +12,13 @@ class read_result {
  public:
   enum class kind { message, end, error };
 
-  static read_result message(bytes payload) { return read_result{kind::message, std::move(payload), {}}; }
+  static read_result message(bytes payload) {
+    return read_result{kind::message, std::move(payload), {}};
+  }
   static read_result end() { return read_result{kind::end, {}, {}}; }
-  static read_result failure(duplex::error err) { return read_result{kind::error, {}, std::move(err)}; }
+  static read_result failure(duplex::error err) {
+    return read_result{kind::error, {}, std::move(err)};
+  }
 
   kind what() const noexcept { return kind_; }
   bool is_message() const noexcept { return kind_ == kind::message; }

@@ -154,4 +154,57 @@ BOOST_AUTO_TEST_CASE(async_write_waits_for_credit_and_try_write_is_refused) {
   BOOST_TEST(n.get() == 5u);
 }
 
+BOOST_AUTO_TEST_CASE(connection_window_caps_unread_data_across_channels) {
+  runtime rt;
+  peer_options options;
+  options.max_payload = 16 * 1024;
+  options.channel_window = 64 * 1024;
+  options.connection_window = 128 * 1024;  // less than three stalled channels hold
+  options.pending_bytes = 64 * 1024;
+  peer server{rt, options};
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<std::size_t> drained{0};
+  server.handle("stall", [&](channel ch) {
+    released.wait_for(2 * wait_limit);
+    while (auto msg = ch.read(wait_limit)) drained += msg->size();
+  });
+  server.handle("ping", [](channel ch) {
+    while (auto msg = ch.read(wait_limit)) ch.write(*msg);
+  });
+  peer client{rt, options};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  auto ping = client.open("ping");
+  BOOST_REQUIRE(ping.write(to_bytes("before")));
+  BOOST_REQUIRE(ping.read(wait_limit).is_message());
+
+  // Three channels each fill their channel window; together they exceed the connection window.
+  std::vector<channel> stalled;
+  for (int c = 0; c < 3; ++c) {
+    stalled.push_back(client.open("stall"));
+    while (stalled.back().try_write(make_payload(8 * 1024))) {
+    }
+  }
+  // Once the stalled data has reached the server, the ping channel (which still has channel
+  // credit) waits for connection credit: some ping stops being answered.
+  std::string blocked;
+  for (int i = 0; i < 50 && blocked.empty(); ++i) {
+    auto text = "ping " + std::to_string(i);
+    BOOST_REQUIRE(ping.write(to_bytes(text)));
+    auto r = ping.read(200ms);
+    if (r.is_error()) {
+      BOOST_REQUIRE(r.error().code == errc::deadline_exceeded);
+      blocked = text;
+    }
+  }
+  BOOST_REQUIRE_MESSAGE(!blocked.empty(), "the connection window never held the ping back");
+
+  release.set_value();  // the stalled readers consume and return credit
+  auto pong = ping.read(wait_limit);
+  BOOST_REQUIRE_MESSAGE(pong.is_message(), pong.error().to_string());
+  BOOST_TEST(to_string(*pong) == blocked);
+  for (auto& ch : stalled) BOOST_REQUIRE(ch.close_write());
+  BOOST_TEST(eventually([&] { return drained.load() >= 3 * 7 * 8 * 1024u; }));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -277,4 +277,32 @@ BOOST_AUTO_TEST_CASE(raw_tcp_garbage_without_zmtp_is_dropped) {
   f.good_client_still_works();
 }
 
+BOOST_AUTO_TEST_CASE(data_beyond_the_connection_window_ends_the_connection) {
+  runtime rt;
+  peer_options options;
+  options.max_payload = 16 * 1024;
+  options.channel_window = 64 * 1024;
+  options.connection_window = 128 * 1024;
+  options.pending_bytes = 64 * 1024;
+  peer server{rt, options};
+  server.handle("sink", [](channel ch) { ch.read(wait_limit); });  // reads one, then waits
+  auto endpoint = *server.bind("tcp://127.0.0.1:0");
+  raw_client raw{endpoint};
+  raw.hello();
+  auto hello = raw.wait_for(1);
+  BOOST_REQUIRE(hello);
+  BOOST_TEST(hello->get().via.array.size == 9u);  // announces its connection window
+  BOOST_TEST(hello->get().via.array.ptr[8].as<std::uint64_t>() == options.connection_window);
+  std::string batch;
+  for (std::uint64_t id = 1; id <= 5; id += 2) {
+    batch += raw_client::frame(2, id, 0, std::string("sink"), std::map<std::string, std::string>{});
+    for (int i = 0; i < 3; ++i) batch += raw_client::data_frame(id, std::string(16 * 1024, 'x'));
+  }
+  raw.send_raw(batch);  // 3 x 49200 bytes of credit: within each channel, beyond the connection
+  auto bye = raw.wait_for(11);
+  BOOST_REQUIRE(bye);
+  BOOST_TEST(raw_client::code_of(*bye) == 13);
+  BOOST_TEST(raw_client::message_of(*bye).find("connection window") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

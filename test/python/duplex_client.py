@@ -271,9 +271,12 @@ class Channel:
                              % (len(payload), self.conn.remote_max_payload))
         cost = len(payload) + MESSAGE_OVERHEAD
         deadline = time.monotonic() + timeout
-        if self.send_credit < cost:
+        def has_credit():
+            conn_credit = self.conn.connection_credit
+            return self.send_credit >= cost and (conn_credit is None or conn_credit >= cost)
+        if not has_credit():
             self.conn.flush()  # frames queued by an enclosing batch() must not wait with us
-        while self.send_credit < cost:
+        while not has_credit():
             if self.cancelled is not None:
                 raise ConnectionClosed("channel %d was cancelled while waiting for credit: %r"
                                        % (self.id, self.cancelled))
@@ -283,6 +286,8 @@ class Channel:
                               % (self.id, cost, timeout, self.send_credit))
             self.conn.poll(remaining)
         self.send_credit -= cost
+        if self.conn.connection_credit is not None:
+            self.conn.connection_credit -= cost
         self.sent_messages += 1
         self.conn.send_frame([DATA, self.id, payload])
 
@@ -452,6 +457,7 @@ class Connection:
         # What the remote's HELLO said.
         self.remote = None                 # dict with the HELLO fields
         self.remote_window = None
+        self.connection_credit = None      # None: the remote announced no connection window
         self.remote_max_payload = None
         self.channels = {}                 # open channels by id
         self.used_ids = set()              # every id opened on this connection, by either side
@@ -580,6 +586,10 @@ class Connection:
         if self.remote is None:
             self._connection_error("%s before HELLO" % KIND_NAMES[kind])
             return
+        if kind == CREDIT and channel_id == 0:  # the connection window reopens (§5)
+            if self.connection_credit is not None:
+                self.connection_credit += frame[2]
+            return
         if channel_id == 0:
             self._connection_error("%s on channel 0" % KIND_NAMES[kind])
             return
@@ -613,6 +623,10 @@ class Connection:
         else:
             self.remote_window = window
             self.remote_max_payload = max_payload
+            # Optional 9th field: the remote's connection window (§3, §5).
+            if len(frame) > 8 and isinstance(frame[8], int) and frame[8] > 0:
+                self.connection_credit = frame[8]
+                self.remote["connection_window"] = frame[8]
 
     def _on_open(self, frame):
         # This client serves no services: every channel the remote opens is refused (§4).

@@ -191,8 +191,10 @@ int main(int argc, char** argv) {
   server.handle("fail", fail);
   server.handle("sink", sink);
   server.handle("stream", stream);
-  server.handle("wait_cancel", [&cancels](duplex::channel ch) { wait_cancel(std::move(ch), cancels); });
-  server.handle("cancel_seen", [&cancels](duplex::channel ch) { cancel_seen(std::move(ch), cancels); });
+  server.handle("wait_cancel",
+                [&cancels](duplex::channel ch) { wait_cancel(std::move(ch), cancels); });
+  server.handle("cancel_seen",
+                [&cancels](duplex::channel ch) { cancel_seen(std::move(ch), cancels); });
 
   auto bound = server.bind(argv[1]);
   if (!bound) {
