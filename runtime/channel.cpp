@@ -260,6 +260,17 @@ result<channel> channel::accept(std::chrono::milliseconds timeout) {
   return channel{detail::make_incoming_link(link_->context, link_->peer, **next)};
 }
 
+void channel::accept_async(std::function<void(result<channel>)> callback) {
+  if (!link_) return callback(no_channel());
+  auto context = link_->context;
+  auto peer = link_->peer;
+  link_->core->nested.pop_async(
+      [context, peer, callback = std::move(callback)](detail::channel_ref_ptr next) {
+        if (!next) return callback(error{errc::failed_precondition, "the channel is closed"});
+        callback(channel{detail::make_incoming_link(context, peer, *next)});
+      });
+}
+
 caf::actor channel::actor() const {
   return link_ ? link_->actor : caf::actor{};
 }

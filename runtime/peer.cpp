@@ -207,6 +207,21 @@ result<channel> peer::accept(std::chrono::milliseconds timeout) {
   return channel{detail::make_incoming_link(state_->context, state_->actor, **next)};
 }
 
+void peer::accept_async(std::function<void(result<channel>)> callback) {
+  if (!state_->context->options.accept_unhandled) {
+    callback(error{errc::failed_precondition,
+                   "accept_async() needs peer_options::accept_unhandled = true"});
+    return;
+  }
+  auto context = state_->context;
+  auto actor = state_->actor;
+  context->accepted.pop_async(
+      [context, actor, callback = std::move(callback)](detail::channel_ref_ptr next) {
+        if (!next) return callback(peer_is_shut_down());
+        callback(channel{detail::make_incoming_link(context, actor, *next)});
+      });
+}
+
 std::vector<std::string> peer::peers() const {
   auto ids = ask<std::vector<std::string>>(state_->actor, *state_->context->system,
                                            detail::peers_atom::value);

@@ -31,6 +31,12 @@ inline bytes make_payload(std::size_t size, std::uint8_t seed = 0) {
   return out;
 }
 
+inline peer_options with_id(std::string id) {
+  peer_options options;
+  options.peer_id = std::move(id);
+  return options;
+}
+
 // The endpoints each transport-sensitive test runs over; `tag` keeps names unique.
 inline std::vector<std::string> bind_endpoints(const std::string& tag) {
   static int counter = 0;

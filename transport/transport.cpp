@@ -479,6 +479,10 @@ class transport::impl {
     connection_id conn;
     auto known = owner.by_routing_id.find(routing_id);
     if (known == owner.by_routing_id.end()) {
+      // Connections are told apart by fd (ZMQ_SRCFD), and a new connection may reuse the fd of
+      // one that just closed. Its DISCONNECTED event was queued before this first message, so
+      // take it now, or it would be taken for the new connection's.
+      read_monitor(entry);
       conn = ++last_connection_;
       owner.by_routing_id.emplace(routing_id, conn);
       connections_[conn] = connection_state{entry.owner, &entry, routing_id, -1, false, -1, {}};

@@ -97,6 +97,8 @@ class channel {
   channel open(std::string service, metadata headers = {});
   // The next channel the remote opened inside this one.
   result<channel> accept(std::chrono::milliseconds timeout = forever);
+  // Like read_async(), for the next nested channel.
+  void accept_async(std::function<void(result<channel>)> callback);
 
   // ---- actor face ----
   // The channel's actor (see duplex/actor_face.hpp for the messages it understands).

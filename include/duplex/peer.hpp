@@ -70,6 +70,9 @@ class peer {
   void handle(std::string service, channel_handler handler);
   // The next incoming channel without a handler. failed_precondition unless accept_unhandled.
   result<channel> accept(std::chrono::milliseconds timeout = forever);
+  // `callback` runs once with the next incoming channel (or the error) without a thread
+  // waiting meanwhile: on this thread if one is queued, else on a Duplex actor thread.
+  void accept_async(std::function<void(result<channel>)> callback);
 
   // Remote peers that completed HELLO, each once.
   std::vector<std::string> peers() const;

@@ -54,16 +54,8 @@ BOOST_AUTO_TEST_CASE(round_robin_spreads_channels_evenly_over_three_servers) {
 
 BOOST_AUTO_TEST_CASE(explicit_open_reaches_that_peer_and_unknown_peer_is_unavailable) {
   runtime rt;
-  peer a{rt, [] {
-           peer_options o;
-           o.peer_id = "a";
-           return o;
-         }()};
-  peer b{rt, [] {
-           peer_options o;
-           o.peer_id = "b";
-           return o;
-         }()};
+  peer a{rt, with_id("a")};
+  peer b{rt, with_id("b")};
   a.handle("who", answer_with_id("a"));
   b.handle("who", answer_with_id("b"));
   peer client{rt};
@@ -85,16 +77,8 @@ BOOST_AUTO_TEST_CASE(explicit_open_reaches_that_peer_and_unknown_peer_is_unavail
 
 BOOST_AUTO_TEST_CASE(next_peer_rotates_over_connected_peers) {
   runtime rt;
-  peer a{rt, [] {
-           peer_options o;
-           o.peer_id = "a";
-           return o;
-         }()};
-  peer b{rt, [] {
-           peer_options o;
-           o.peer_id = "b";
-           return o;
-         }()};
+  peer a{rt, with_id("a")};
+  peer b{rt, with_id("b")};
   peer client{rt};
   BOOST_TEST(client.next_peer().empty());
   event_log events{client};
@@ -138,22 +122,23 @@ BOOST_AUTO_TEST_CASE(accept_takes_channels_without_a_handler) {
   BOOST_TEST(to_string(*accepted->read(wait_limit)) == "ping");
   BOOST_TEST(server.accept(10ms).code() == errc::deadline_exceeded);
 
+  std::promise<std::string> async_service;
+  server.accept_async([&](result<channel> ch) {
+    async_service.set_value(ch ? ch->meta().service : ch.error().to_string());
+  });
+  auto second = client.open("second");
+  auto accepted_async = async_service.get_future();
+  BOOST_REQUIRE((accepted_async.wait_for(wait_limit) == std::future_status::ready));
+  BOOST_TEST(accepted_async.get() == "second");
+
   peer plain{rt};
   BOOST_TEST(plain.accept(10ms).code() == errc::failed_precondition);
 }
 
 BOOST_AUTO_TEST_CASE(peers_connected_both_ways_are_listed_once) {
   runtime rt;
-  peer a{rt, [] {
-           peer_options o;
-           o.peer_id = "a";
-           return o;
-         }()};
-  peer b{rt, [] {
-           peer_options o;
-           o.peer_id = "b";
-           return o;
-         }()};
+  peer a{rt, with_id("a")};
+  peer b{rt, with_id("b")};
   event_log a_events{a};
   event_log b_events{b};
   auto a_endpoint = *a.bind("tcp://127.0.0.1:0");
@@ -174,19 +159,11 @@ BOOST_AUTO_TEST_CASE(second_peer_with_a_connected_id_gets_already_exists) {
   peer server{rt};
   auto endpoint = *server.bind("tcp://127.0.0.1:0");
   event_log server_events{server};
-  peer first{rt, [] {
-               peer_options o;
-               o.peer_id = "twin";
-               return o;
-             }()};
+  peer first{rt, with_id("twin")};
   BOOST_REQUIRE(first.connect(endpoint));
   BOOST_REQUIRE(server_events.wait_for(peer_event::kind::connected));
 
-  peer second{rt, [] {
-                peer_options o;
-                o.peer_id = "twin";
-                return o;
-              }()};
+  peer second{rt, with_id("twin")};
   event_log second_events{second};
   BOOST_REQUIRE(second.connect(endpoint));
   auto rejected = second_events.wait_for(peer_event::kind::rejected);
@@ -204,11 +181,7 @@ BOOST_AUTO_TEST_CASE(second_peer_with_a_connected_id_gets_already_exists) {
 
 BOOST_AUTO_TEST_CASE(drop_sends_bye_and_fails_that_peers_channels) {
   runtime rt;
-  peer server{rt, [] {
-                peer_options o;
-                o.peer_id = "server";
-                return o;
-              }()};
+  peer server{rt, with_id("server")};
   std::promise<void> opened;
   server.handle("hold", [&opened](channel ch) {
     opened.set_value();
