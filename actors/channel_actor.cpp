@@ -43,12 +43,14 @@ class channel_behavior {
     return {
         [this](attach_atom, attachment where) { attach(std::move(where)); },
         [this](out_atom, outbound_op op) {
-          if (st_.local_done) return;
+          if (st_.local_done && op.what != outbound_op::kind::close) return;
           st_.queued.push_back(std::move(op));
           flush();
         },
         [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
-        [this](inbound_atom, wire::frame& f) { inbound(f); },
+        [this](inbound_atom, frame_batch& batch) {
+          for (auto& f : batch.frames) inbound(f);
+        },
         [this](conn_down_atom, duplex::error reason) { fail_locally(std::move(reason)); },
         [this](fail_atom, duplex::error reason) { abort(std::move(reason)); },
         [this](cancel_atom) {

@@ -74,6 +74,9 @@ struct peer_state {
   // Connections we sent BYE on: frames already on their way are ignored until the transport
   // reports the connection gone (so a late HELLO cannot revive them).
   std::unordered_set<connection_id> closed;
+  // Frames of the batch being routed, per channel (see collect()).
+  std::vector<std::pair<caf::actor, frame_batch>> collected;
+  std::unordered_map<std::uint64_t, std::size_t> collected_index;
   event_callback on_event;
   bool shut_down = false;
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
@@ -90,6 +93,7 @@ class peer_behavior {
           for (auto& f : batch.frames) {
             if (!on_frame(conn, f)) break;
           }
+          deliver_collected();
         },
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
           st_.closed.erase(conn);
@@ -221,6 +225,20 @@ class peer_behavior {
   }
 
   // Returns false when the connection was closed and the rest of the batch must be ignored.
+  // A batch's frames go to their channel actors as one message per channel, in order.
+  void collect(std::uint64_t channel_id, const caf::actor& actor, wire::frame f) {
+    auto [it, added] = st_.collected_index.emplace(channel_id, st_.collected.size());
+    if (added) st_.collected.emplace_back(actor, frame_batch{});
+    st_.collected[it->second].second.frames.push_back(std::move(f));
+  }
+
+  void deliver_collected() {
+    for (auto& [actor, frames] : st_.collected)
+      self_->send(actor, inbound_atom::value, std::move(frames));
+    st_.collected.clear();
+    st_.collected_index.clear();
+  }
+
   bool on_frame(connection_id conn, wire::frame& f) {
     if (st_.shut_down || st_.closed.count(conn)) return false;
     auto it = st_.connections.find(conn);
@@ -272,7 +290,7 @@ class peer_behavior {
       }
     }
     if (channel != info.channels.end()) {
-      self_->send(channel->second.actor, inbound_atom::value, std::move(f));
+      collect(channel->first, channel->second.actor, std::move(f));
       return true;
     }
     // Not open. Frames trailing a channel that was used and has ended are ignored; an id
@@ -345,6 +363,7 @@ class peer_behavior {
   }
 
   void connection_down(connection_id conn, duplex::error reason, bool notify_remote) {
+    deliver_collected();  // what arrived before the failure is still readable
     auto it = st_.connections.find(conn);
     if (it == st_.connections.end()) return;
     auto info = std::move(it->second);

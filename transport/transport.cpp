@@ -22,6 +22,8 @@ namespace {
 
 // Batches stop growing past this size; a single larger frame still goes alone.
 constexpr std::size_t batch_soft_limit = 256u << 10;
+// Below this, copying a batch into a ZeroMQ message is cheaper than handing it over.
+constexpr std::size_t zero_copy_threshold = 8u << 10;
 // Messages taken from one socket before the loop looks at the others (fairness).
 constexpr int receive_burst = 256;
 
@@ -382,7 +384,7 @@ class transport::impl {
       if (!take_credit(c->second, item)) continue;
       append_to_batch(batches, open_batch, item.conn, std::move(item.encoded));
     }
-    for (auto& [conn, batch] : batches) send_batch(conn, batch);
+    for (auto& [conn, batch] : batches) send_batch(conn, std::move(batch));
   }
 
   // False when `item` must wait in the backlog.
@@ -420,15 +422,24 @@ class transport::impl {
       batch += c.backlog.front().encoded;
       c.backlog.pop_front();
       if (batch.size() >= batch_soft_limit) {
-        send_batch(conn, batch);
-        batch.clear();
+        send_batch(conn, std::move(batch));
+        batch = {};
         if (connections_.find(conn) == connections_.end()) return;
       }
     }
-    if (!batch.empty()) send_batch(conn, batch);
+    if (!batch.empty()) send_batch(conn, std::move(batch));
   }
 
-  void send_batch(connection_id conn, const std::string& batch) {
+  // Large batches are handed to ZeroMQ without a copy: the message owns the string.
+  static zmq::message_t to_message(std::string batch) {
+    if (batch.size() < zero_copy_threshold) return zmq::message_t(batch.data(), batch.size());
+    auto* owned = new std::string(std::move(batch));
+    return zmq::message_t(
+        owned->data(), owned->size(),
+        [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+  }
+
+  void send_batch(connection_id conn, std::string batch) {
     auto it = connections_.find(conn);
     if (it == connections_.end()) return;  // the connection died; its channels were failed
     auto& c = it->second;
@@ -441,7 +452,7 @@ class transport::impl {
                          zmq::send_flags::sndmore | zmq::send_flags::dontwait)
                    .has_value();
       if (sent || !c.socket->is_router)
-        sent = socket.send(zmq::buffer(batch), zmq::send_flags::dontwait).has_value();
+        sent = socket.send(to_message(std::move(batch)), zmq::send_flags::dontwait).has_value();
     } catch (const zmq::error_t&) {
       sent = false;  // EHOSTUNREACH: ROUTER_MANDATORY reports a peer that is gone
     }
@@ -545,7 +556,7 @@ class transport::impl {
       ++kept;
     }
     list.resize(kept);
-    if (!pongs.empty()) send_batch(conn, pongs);
+    if (!pongs.empty()) send_batch(conn, std::move(pongs));
     if (connection_credit) grant_connection_credit(conn, connection_credit);
     if (connections_.find(conn) == connections_.end()) return;
     if (!list.empty()) owner.events->on_frames(conn, std::move(list));
@@ -557,7 +568,7 @@ class transport::impl {
     // Tell the remote why, then stop listening to it.
     std::string bye;
     wire::encode_status(wire::frame_kind::bye, 0, {errc::internal, why}, bye);
-    send_batch(conn, bye);
+    send_batch(conn, std::move(bye));
     it = connections_.find(conn);
     if (it == connections_.end()) return;
     it->second.ignored = true;

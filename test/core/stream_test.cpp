@@ -206,28 +206,33 @@ BOOST_AUTO_TEST_CASE(dropping_a_handle_without_closing_cancels_the_channel_at_th
 }
 
 BOOST_AUTO_TEST_CASE(close_ends_the_stream_and_cancels_the_remote_writer) {
-  pair_fixture f;
-  std::promise<std::pair<bool, errc>> server_saw;
-  f.server.handle("talker", [&server_saw](channel ch) {
-    ch.write(to_bytes("hello"));
-    bool saw_end = ch.read(wait_limit).is_end();
-    // Keep writing until the client's close has cancelled this direction.
-    errc last = errc::ok;
-    for (int i = 0; i < 5000 && last == errc::ok; ++i) {
-      last = ch.write(to_bytes("chatter"), wait_limit).code();
-      if (last == errc::ok) std::this_thread::sleep_for(1ms);
+  for (bool half_closed_first : {false, true}) {
+    BOOST_TEST_CONTEXT("half-closed first: " << half_closed_first) {
+      pair_fixture f;
+      std::promise<std::pair<bool, errc>> server_saw;
+      f.server.handle("talker", [&server_saw](channel ch) {
+        ch.write(to_bytes("hello"));
+        bool saw_end = ch.read(wait_limit).is_end();
+        // Keep writing until the client's close has cancelled this direction.
+        errc last = errc::ok;
+        for (int i = 0; i < 5000 && last == errc::ok; ++i) {
+          last = ch.write(to_bytes("chatter"), wait_limit).code();
+          if (last == errc::ok) std::this_thread::sleep_for(1ms);
+        }
+        server_saw.set_value({saw_end, last});
+      });
+      auto ch = f.client.open("talker");
+      auto first = ch.read(wait_limit);
+      BOOST_REQUIRE(first.is_message());
+      if (half_closed_first) BOOST_REQUIRE(ch.close_write());
+      ch.close();
+      auto seen = server_saw.get_future();
+      BOOST_REQUIRE((seen.wait_for(2 * wait_limit) == std::future_status::ready));
+      auto [saw_end, last] = seen.get();
+      BOOST_TEST(saw_end);
+      BOOST_TEST(last == errc::cancelled);
     }
-    server_saw.set_value({saw_end, last});
-  });
-  auto ch = f.client.open("talker");
-  auto first = ch.read(wait_limit);
-  BOOST_REQUIRE(first.is_message());
-  ch.close();
-  auto seen = server_saw.get_future();
-  BOOST_REQUIRE((seen.wait_for(2 * wait_limit) == std::future_status::ready));
-  auto [saw_end, last] = seen.get();
-  BOOST_TEST(saw_end);
-  BOOST_TEST(last == errc::cancelled);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(async_reads_and_futures_deliver_in_order) {
