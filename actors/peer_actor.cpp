@@ -427,7 +427,9 @@ class peer_behavior {
       attach(conn, st_.connections.at(conn), channel, 0);
       return;
     }
-    if (st_.pending.size() >= options().max_pending_opens) {
+    // The bound is on channels waiting for a first remote peer; with peers ready, the queue
+    // only holds a burst of opens for the scheduler's answers.
+    if (st_.remotes.empty() && st_.pending.size() >= options().max_pending_opens) {
       self_->send(channel->actor, fail_atom::value,
                   duplex::error{errc::resource_exhausted,
                                 "too many channels wait for a remote peer (max_pending_opens " +

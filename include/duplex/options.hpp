@@ -26,7 +26,7 @@ struct peer_options {
   // per channel, messages and bytes written while the channel has no connection yet.
   std::size_t pending_messages = 10'000;
   std::size_t pending_bytes = 64u << 20;  // 64 MiB
-  // Channels opened that wait for a connected peer.
+  // Channels opened while no remote peer is connected that wait for one.
   std::size_t max_pending_opens = 10'000;
 
   // Largest payload of one message, checked by the sender and by the receiver.

@@ -163,4 +163,25 @@ BOOST_AUTO_TEST_CASE(too_many_pending_opens_fail_with_resource_exhausted) {
   BOOST_TEST(a.try_read().has_value() == false);  // still waiting, not failed
 }
 
+BOOST_AUTO_TEST_CASE(pending_open_bound_does_not_refuse_bursts_while_a_peer_is_connected) {
+  runtime rt;
+  peer_options options;
+  options.max_pending_opens = 2;
+  peer server{rt};
+  server.handle("hi", [](channel ch) {
+    ch.write(to_bytes("hi"));
+    ch.close_write();
+  });
+  peer client{rt, options};
+  event_log events{client};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  BOOST_REQUIRE(events.wait_for(peer_event::kind::connected));
+  std::vector<channel> burst;
+  for (int i = 0; i < 500; ++i) burst.push_back(client.open("hi"));
+  for (auto& ch : burst) {
+    auto r = ch.read(wait_limit);
+    BOOST_REQUIRE_MESSAGE(r.is_message(), r.error().to_string());
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
