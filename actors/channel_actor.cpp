@@ -125,11 +125,6 @@ class channel_behavior {
   }
 
   void attach(attachment where) {
-    if (st_.finished) {
-      // Cancelled while waiting for a connection: give the id straight back.
-      self_->send(st_.args.peer, closed_atom::value, where.conn, where.channel_id);
-      return;
-    }
     st_.attached = true;
     st_.where = std::move(where);
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
@@ -224,8 +219,9 @@ class channel_behavior {
     if (!st_.attached || st_.finished) return;
     if (!st_.remote_done) {
       st_.receive_credit += static_cast<std::int64_t>(bytes);
-      wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, st_.buffer);
-      send_buffer();
+      std::string credit;
+      wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, credit);
+      net().send_credit(st_.where.conn, std::move(credit));
     }
     self_->send(st_.args.peer, conn_credit_atom::value, st_.where.conn, st_.where.channel_id,
                 bytes);
@@ -415,6 +411,13 @@ caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, chan
                             std::optional<attachment> where) {
   self->state.channel.args = std::move(args);
   self->state.behavior = std::make_unique<channel_behavior>(self, &self->state.channel);
+  // A nested channel ends with its parent, even when the parent is gone before it could say so.
+  if (auto& parent = self->state.channel.args.parent) {
+    self->monitor(parent);
+    self->set_down_handler([self](caf::down_msg&) {
+      caf::anon_send(caf::actor_cast<caf::actor>(self), parent_end_atom::value);
+    });
+  }
   auto behavior = self->state.behavior->make();
   if (where) self->state.behavior->start_attached(std::move(*where));
   return behavior;

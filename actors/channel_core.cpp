@@ -32,6 +32,12 @@ write_gate::submission write_gate::submit(outbound_op op, completion done, const
   if (failed_) return {outcome::failed, 0, *failed_};
   if (write_closed_ && op.what != outbound_op::kind::close)
     return {outcome::failed, 0, {errc::failed_precondition, "this side of the channel is closed"}};
+  if (trailers_written_ &&
+      (op.what == outbound_op::kind::data || op.what == outbound_op::kind::trailers))
+    return {outcome::failed,
+            0,
+            {errc::failed_precondition, "trailers were written: only the end may follow"}};
+  if (op.what == outbound_op::kind::trailers) trailers_written_ = true;
   if (waiting_.empty() && fits(op)) {
     dispatch(std::move(op), target);
     if (ends_stream) write_closed_ = true;
@@ -96,10 +102,10 @@ std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload)
 }
 
 std::size_t channel_core::note_consumed(const read_result& item) {
-  if (!item.is_message()) return 0;
   std::lock_guard<std::mutex> lock(consumed_mutex);
-  consumed += item->size() + wire::data_frame_overhead;
-  if (consumed < credit_threshold) return 0;
+  if (item.is_message()) consumed += item->size() + wire::data_frame_overhead;
+  // At the end of the stream the rest goes back too: it still holds connection credit.
+  if (item.is_message() && consumed < credit_threshold) return 0;
   auto returned = consumed;
   consumed = 0;
   return returned;

@@ -70,7 +70,8 @@ class write_gate {
   std::deque<waiting_op> waiting_;
   std::uint64_t last_ticket_ = 0;
   std::optional<duplex::error> failed_;
-  bool write_closed_ = false;  // an end or error was submitted
+  bool write_closed_ = false;    // an end or error was submitted
+  bool trailers_written_ = false;  // only the end may follow
 };
 
 struct channel_ref;

@@ -53,13 +53,18 @@ class handoff_queue {
     for (auto& w : waiting) w(*terminal_);
   }
 
-  // Like close(), but drops queued items: for cancellation, where nothing more may be seen.
+  // Like close(), but drops queued items and replaces an earlier terminal: for cancellation,
+  // after which nothing more may be seen.
   void abort(T terminal) {
+    std::deque<callback> waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.clear();
+      terminal_.emplace(std::move(terminal));
+      waiting.swap(waiters_);
+      ready_.notify_all();
     }
-    close(std::move(terminal));
+    for (auto& w : waiting) w(*terminal_);
   }
 
   bool closed() const {

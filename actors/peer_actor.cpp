@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -74,6 +75,8 @@ struct peer_state {
   // Connections we sent BYE on: frames already on their way are ignored until the transport
   // reports the connection gone (so a late HELLO cannot revive them).
   std::unordered_set<connection_id> closed;
+  // Where each monitored channel actor lives once sent (see channel_gone()).
+  std::unordered_map<caf::actor_addr, std::pair<connection_id, std::uint64_t>> by_actor;
   // Frames of the batch being routed, per channel (see collect()).
   std::vector<std::pair<caf::actor, frame_batch>> collected;
   std::unordered_map<std::uint64_t, std::size_t> collected_index;
@@ -85,6 +88,8 @@ struct peer_state {
 class peer_behavior {
  public:
   peer_behavior(caf::event_based_actor* self, peer_state* st) : self_(self), st_(*st) {}
+
+  void on_channel_down(const caf::down_msg& msg) { channel_gone(msg.source); }
 
   caf::behavior make() {
     return {
@@ -105,6 +110,7 @@ class peer_behavior {
         [this](open_atom, const std::string& service, metadata& headers)
             -> caf::result<caf::actor> { return open_for_actor(service, std::move(headers)); },
         [this](open_on_atom, connection_id conn, std::uint64_t parent, channel_ref_ptr child) {
+          self_->monitor(child->actor);
           auto it = st_.connections.find(conn);
           if (it == st_.connections.end() || !it->second.ready) {
             self_->send(child->actor, conn_down_atom::value,
@@ -119,6 +125,7 @@ class peer_behavior {
           auto channel = it->second.channels.find(channel_id);
           if (channel == it->second.channels.end()) return;
           auto held = channel->second.forwarded - channel->second.returned;
+          st_.by_actor.erase(channel->second.actor.address());
           it->second.channels.erase(channel);
           it->second.unreturned -= held;
           return_connection_credit(conn, held);
@@ -195,8 +202,9 @@ class peer_behavior {
 
   void return_connection_credit(connection_id conn, std::uint64_t bytes) {
     if (bytes == 0) return;
-    wire::encode_value(frame_kind::credit, 0, bytes, st_.buffer);
-    send_frames(conn);
+    std::string credit;
+    wire::encode_value(frame_kind::credit, 0, bytes, credit);
+    net().send_credit(conn, std::move(credit));
   }
 
   void send_hello(connection_id conn) {
@@ -225,6 +233,31 @@ class peer_behavior {
   }
 
   // Returns false when the connection was closed and the rest of the batch must be ignored.
+  // A channel actor ended. Normally it said `closed` first; if it ended before it learned its
+  // connection (cancelled while pending or while being sent), the remote is told here, and
+  // what its DATA held of the connection window is returned.
+  void channel_gone(const caf::actor_addr& actor) {
+    auto pending =
+        std::find_if(st_.pending.begin(), st_.pending.end(),
+                     [&](const channel_ref_ptr& c) { return c->actor.address() == actor; });
+    if (pending != st_.pending.end()) st_.pending.erase(pending);
+    auto where = st_.by_actor.find(actor);
+    if (where == st_.by_actor.end()) return;
+    auto [conn, channel_id] = where->second;
+    st_.by_actor.erase(where);
+    auto it = st_.connections.find(conn);
+    if (it == st_.connections.end()) return;
+    auto channel = it->second.channels.find(channel_id);
+    if (channel == it->second.channels.end()) return;
+    auto held = channel->second.forwarded - channel->second.returned;
+    it->second.channels.erase(channel);
+    it->second.unreturned -= held;
+    return_connection_credit(conn, held);
+    wire::encode_status(frame_kind::cancel, channel_id,
+                        {errc::cancelled, "the channel was cancelled"}, st_.buffer);
+    send_frames(conn);
+  }
+
   // A batch's frames go to their channel actors as one message per channel, in order.
   void collect(std::uint64_t channel_id, const caf::actor& actor, wire::frame f) {
     auto [it, added] = st_.collected_index.emplace(channel_id, st_.collected.size());
@@ -261,19 +294,15 @@ class peer_behavior {
       protocol_error(conn, std::string(wire::to_string(f.kind)) + " before HELLO");
       return false;
     }
-    switch (f.kind) {
-      case frame_kind::open:
-        incoming_open(conn, info, f);
-        return true;
-      case frame_kind::pong:
-      case frame_kind::ping:
-        return true;  // liveness is the transport's business
-      default:
-        break;
-    }
-    if (f.channel == 0) {
+    if (f.kind == frame_kind::ping || f.kind == frame_kind::pong)
+      return true;         // liveness is the transport's business
+    if (f.channel == 0) {  // CREDIT on channel 0 was taken by the transport
       protocol_error(conn, std::string(wire::to_string(f.kind)) + " on channel 0");
       return false;
+    }
+    if (f.kind == frame_kind::open) {
+      incoming_open(conn, info, f);
+      return true;
     }
     auto channel = info.channels.find(f.channel);
     if (f.kind == frame_kind::data) {
@@ -339,8 +368,9 @@ class peer_behavior {
     info.ready = true;
     info.remote_id = h.peer_id;
     info.remote_session = h.session_id;
-    info.remote_window = h.window;
-    info.remote_max_payload = h.max_payload;
+    // Clamped so that credit arithmetic cannot overflow, whatever a remote announces.
+    info.remote_window = std::min<std::uint64_t>(h.window, std::uint64_t{1} << 62);
+    info.remote_max_payload = std::min<std::uint64_t>(h.max_payload, std::uint64_t{1} << 62);
     if (!info.outbound) send_hello(conn);
     auto& remote = st_.remotes[h.peer_id];
     remote.session = h.session_id;
@@ -391,6 +421,7 @@ class peer_behavior {
     auto id = info.next_channel_id;
     info.next_channel_id += 2;
     info.channels.emplace(id, channel_entry{channel->actor});
+    st_.by_actor[channel->actor.address()] = {conn, id};
     wire::frame open;
     open.kind = frame_kind::open;
     open.channel = id;
@@ -412,6 +443,7 @@ class peer_behavior {
   }
 
   void open(channel_ref_ptr channel, const std::string& target) {
+    self_->monitor(channel->actor);
     if (st_.shut_down) {
       self_->send(channel->actor, conn_down_atom::value,
                   duplex::error{errc::unavailable, "the peer is shut down"});
@@ -531,6 +563,8 @@ class peer_behavior {
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
     info.channels.emplace(f.channel, channel_entry{channel});
+    self_->monitor(channel);
+    st_.by_actor[channel.address()] = {conn, f.channel};
     auto incoming = std::make_shared<channel_ref>(channel_ref{core, channel});
 
     if (parent) {
@@ -597,6 +631,8 @@ caf::behavior peer_actor(caf::stateful_actor<peer_actor_state>* self,
   self->state.peer.scheduler =
       spawn_scheduler(*self->state.peer.context->system, self->state.peer.context->peer_id);
   self->state.behavior = std::make_unique<peer_behavior>(self, &self->state.peer);
+  auto* behavior = self->state.behavior.get();
+  self->set_down_handler([behavior](caf::down_msg& msg) { behavior->on_channel_down(msg); });
   return self->state.behavior->make();
 }
 

@@ -181,9 +181,12 @@ channel peer::open(std::string service, metadata headers) {
 
 channel peer::open_to(std::string remote_peer_id, std::string service, metadata headers) {
   if (remote_peer_id.empty()) {
-    auto ch = open_channel(*state_, {}, std::move(service), std::move(headers));
-    ch.cancel();
-    return ch;
+    error codec_error;
+    auto link = detail::make_opened_link(state_->context, state_->actor, std::move(service),
+                                         std::move(headers), caf::actor{}, &codec_error);
+    caf::anon_send(link->actor, detail::fail_atom::value,
+                   error{errc::invalid_argument, "open_to() needs a remote peer id"});
+    return channel{std::move(link)};
   }
   return open_channel(*state_, std::move(remote_peer_id), std::move(service), std::move(headers));
 }

@@ -108,18 +108,29 @@ class transport::impl {
   T call(std::function<T()> command) {
     std::promise<T> done;
     auto future = done.get_future();
-    post([&] { done.set_value(command()); });
+    post([&] {
+      try {
+        done.set_value(command());
+      } catch (...) {
+        done.set_exception(std::current_exception());  // rethrown to the caller
+      }
+    });
     return future.get();
   }
 
-  void send(connection_id conn, std::string encoded, std::size_t cost) {
+  void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
     bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       was_empty = commands_.empty() && outgoing_.empty();
-      outgoing_.push_back({conn, std::move(encoded), cost});
+      outgoing_.push_back({conn, std::move(encoded), cost, bypass});
     }
     if (was_empty) wake();
+  }
+
+  bool work_queued() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !commands_.empty() || !outgoing_.empty();
   }
 
   // ---- transport thread only (through post/call) ----
@@ -234,6 +245,7 @@ class transport::impl {
     connection_id conn;
     std::string encoded;
     std::size_t cost;  // connection credit its DATA frames take
+    bool bypass;       // order-free frames (CREDIT): never wait behind the backlog
   };
 
   struct socket_entry {
@@ -339,7 +351,9 @@ class transport::impl {
         for (auto* s : sockets) items.push_back({s->monitor.handle(), 0, ZMQ_POLLIN, 0});
         sockets_changed_ = false;
       }
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds{-1});
+      // Work queued while the last round ran may not have written the eventfd (it is written
+      // only when the queues were empty): look before sleeping.
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds{work_queued() ? 0 : -1});
       if (items[0].revents & ZMQ_POLLIN) {
         std::uint64_t count;
         [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
@@ -364,7 +378,13 @@ class transport::impl {
     }
     // Sends queued before a command (e.g. remove_owner) go out before it runs.
     flush_outgoing();
-    for (auto& command : commands) command();
+    for (auto& command : commands) {
+      try {
+        command();
+      } catch (const std::exception&) {
+        // call() reports its own failures; a failed post() has no one to tell
+      }
+    }
   }
 
   void flush_outgoing() {
@@ -389,6 +409,8 @@ class transport::impl {
 
   // False when `item` must wait in the backlog.
   static bool take_credit(connection_state& c, outgoing_frames& item) {
+    // CREDIT must get out even when DATA waits both ways, or neither side's window reopens.
+    if (item.bypass) return true;
     if (!c.backlog.empty() || (c.credit >= 0 && static_cast<std::int64_t>(item.cost) > c.credit)) {
       c.backlog.push_back(std::move(item));
       return false;
@@ -679,7 +701,11 @@ result<void> transport::disconnect(owner_id owner, const std::string& endpoint) 
 }
 
 void transport::send(connection_id conn, std::string encoded_frames, std::size_t data_cost) {
-  impl_->send(conn, std::move(encoded_frames), data_cost);
+  impl_->send(conn, std::move(encoded_frames), data_cost, false);
+}
+
+void transport::send_credit(connection_id conn, std::string encoded_frames) {
+  impl_->send(conn, std::move(encoded_frames), 0, true);
 }
 
 void transport::close_connection(connection_id conn) {

@@ -66,7 +66,12 @@ class transport {
   // the credit their DATA frames cost: they wait here while the remote's connection window
   // (announced in its HELLO, reopened by CREDIT on channel 0) is used up.
   void send(connection_id conn, std::string encoded_frames, std::size_t data_cost = 0);
-  // Stops delivering frames from a connection (after BYE); a DEALER connection is closed.
+  // For CREDIT frames only: they may overtake frames held back by the connection window
+  // (otherwise two peers whose windows are both used up would wait for each other forever).
+  void send_credit(connection_id conn, std::string encoded_frames);
+  // Stops delivering frames from a connection (after BYE). The ZeroMQ connection stays open
+  // (libzmq cannot close one connection of a ROUTER); a DEALER's endpoint stays dead until the
+  // application disconnects and reconnects it.
   void close_connection(connection_id conn);
 
  private:

@@ -1,6 +1,6 @@
 // The runtime: a CAF actor system (owned or the application's), the ZeroMQ context and the one
 // transport thread that owns every socket, and the codec registry. Create it first, destroy
-// it last: every peer must be destroyed (or shut down) before its runtime.
+// it last: every peer and every channel handle must be destroyed before its runtime.
 #pragma once
 
 #include <functional>

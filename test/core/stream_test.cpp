@@ -285,4 +285,24 @@ BOOST_AUTO_TEST_CASE(ten_thousand_pending_async_reads_use_no_extra_threads) {
   BOOST_TEST(eventually([&] { return answered.load() == 10000; }, 4 * wait_limit));
 }
 
+BOOST_AUTO_TEST_CASE(channels_cancelled_right_after_open_end_at_the_remote_and_leave_nothing) {
+  pair_fixture f;
+  std::atomic<int> started{0}, ended{0};
+  f.server.handle("short", [&](channel ch) {
+    ++started;
+    auto r = ch.read(wait_limit);
+    if (r.is_error() && r.error().code == errc::cancelled) ++ended;
+  });
+  for (int i = 0; i < 20; ++i) {
+    auto ch = f.client.open("short");
+    if (i % 2) ch.cancel();  // the rest are dropped unclosed
+  }
+  BOOST_TEST(
+      eventually([&] { return f.client.channel_count() == 0 && f.server.channel_count() == 0; }));
+  // Those that reached a server handler ended there with `cancelled`, not by its deadline.
+  BOOST_TEST(eventually([&] { return started.load() == ended.load(); }));
+  auto bad = f.client.open_to("", "short");
+  BOOST_TEST(bad.read(wait_limit).error().code == errc::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
