@@ -56,7 +56,8 @@ struct peer_options {
   // Threads that run blocking channel handlers registered with peer::handle().
   std::size_t handler_threads = 4;
 
-  // Limits against hostile peers.
+  // Limits against hostile peers. Open channels are counted per connection, both sides' opens
+  // together; a channel the remote opens beyond the limit is refused (resource_exhausted).
   std::size_t max_channels_per_remote = 100'000;
   std::size_t max_header_bytes = 64u << 10;  // 64 KiB of service name + headers per OPEN
 
