@@ -19,7 +19,7 @@ struct channel_state {
   bool attached = false;
   attachment where;
   // This side's stream.
-  std::deque<outbound_op> queued;  // waiting for a connection or for credit
+  lazy_fifo<outbound_op> queued;  // waiting for a connection or for credit
   std::int64_t send_credit = 0;
   bool local_done = false;
   // The remote's stream.

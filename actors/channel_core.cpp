@@ -53,10 +53,12 @@ write_gate::submission write_gate::submit(outbound_op op, completion done, const
 
 bool write_gate::withdraw(std::uint64_t ticket) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+  auto* waiting = waiting_.items();
+  if (!waiting) return false;
+  for (auto it = waiting->begin(); it != waiting->end(); ++it) {
     if (it->ticket == ticket) {
       auto what = it->op.what;
-      waiting_.erase(it);
+      waiting->erase(it);
       // A withdrawn end/error reopens the write side.
       if (what != outbound_op::kind::data && what != outbound_op::kind::trailers)
         write_closed_ = false;
@@ -84,14 +86,15 @@ void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::act
 }
 
 void write_gate::fail(duplex::error reason) {
-  std::deque<waiting_op> waiting;
+  std::unique_ptr<std::deque<waiting_op>> waiting;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) return;
     failed_ = reason;
-    waiting.swap(waiting_);
+    waiting = waiting_.take_all();
   }
-  for (auto& w : waiting)
+  if (!waiting) return;
+  for (auto& w : *waiting)
     if (w.done) w.done(reason);
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "actors/handoff_queue.hpp"
+#include "actors/lazy_fifo.hpp"
 #include "duplex/channel.hpp"
 
 namespace duplex::detail {
@@ -67,10 +68,10 @@ class write_gate {
   std::mutex mutex_;
   std::int64_t bytes_;
   std::int64_t messages_;
-  std::deque<waiting_op> waiting_;
+  lazy_fifo<waiting_op> waiting_;
   std::uint64_t last_ticket_ = 0;
   std::optional<duplex::error> failed_;
-  bool write_closed_ = false;    // an end or error was submitted
+  bool write_closed_ = false;      // an end or error was submitted
   bool trailers_written_ = false;  // only the end may follow
 };
 

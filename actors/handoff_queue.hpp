@@ -11,6 +11,8 @@
 #include <optional>
 #include <utility>
 
+#include "actors/lazy_fifo.hpp"
+
 namespace duplex::detail {
 
 using clock = std::chrono::steady_clock;
@@ -42,29 +44,31 @@ class handoff_queue {
   // Ends the queue: queued items are still delivered first, then `terminal` forever.
   // A second close is ignored.
   void close(T terminal) {
-    std::deque<callback> waiting;
+    std::unique_ptr<std::deque<callback>> waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (terminal_) return;
       terminal_.emplace(std::move(terminal));
-      waiting.swap(waiters_);  // only waiting when items_ is empty
+      waiting = waiters_.take_all();  // only waiting when items_ is empty
       ready_.notify_all();
     }
-    for (auto& w : waiting) w(*terminal_);
+    if (waiting)
+      for (auto& w : *waiting) w(*terminal_);
   }
 
   // Like close(), but drops queued items and replaces an earlier terminal: for cancellation,
   // after which nothing more may be seen.
   void abort(T terminal) {
-    std::deque<callback> waiting;
+    std::unique_ptr<std::deque<callback>> waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.clear();
       terminal_.emplace(std::move(terminal));
-      waiting.swap(waiters_);
+      waiting = waiters_.take_all();
       ready_.notify_all();
     }
-    for (auto& w : waiting) w(*terminal_);
+    if (waiting)
+      for (auto& w : *waiting) w(*terminal_);
   }
 
   bool closed() const {
@@ -118,8 +122,8 @@ class handoff_queue {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<T> items_;
-  std::deque<callback> waiters_;
+  lazy_fifo<T> items_;
+  lazy_fifo<callback> waiters_;
   std::optional<T> terminal_;
 };
 
