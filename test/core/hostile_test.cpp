@@ -115,6 +115,13 @@ struct server_fixture {
   }
 };
 
+// The server answers a rule violation on `channel` with CANCEL `code`.
+void expect_cancel(raw_client& raw, std::uint64_t channel, int code) {
+  auto cancel = raw.wait_for(7, channel);
+  BOOST_REQUIRE_MESSAGE(cancel, "no CANCEL on channel " << channel);
+  BOOST_TEST(raw_client::code_of(*cancel) == code);
+}
+
 std::string base64_decode(const std::string& in) {
   static const std::string chars =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -198,45 +205,31 @@ BOOST_AUTO_TEST_CASE(rule_violations_end_only_their_channel) {
   };
   // DATA after END.
   raw.send_raw(open(1) + raw_client::frame(4, 1) + raw_client::data_frame(1, "late"));
-  auto cancel = raw.wait_for(7, 1);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 1, 13);
   // TRAILERS twice.
   std::map<std::string, std::string> trailers{{"t", "1"}};
   raw.send_raw(open(3) + raw_client::frame(6, 3, trailers) + raw_client::frame(6, 3, trailers));
-  cancel = raw.wait_for(7, 3);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 3, 13);
   // A payload one byte over the server's limit.
   raw.send_raw(open(5) + raw_client::data_frame(5, std::string((4u << 20) + 1, 'x')));
-  cancel = raw.wait_for(7, 5);
+  auto cancel = raw.wait_for(7, 5);
   BOOST_REQUIRE(cancel);
   BOOST_TEST(raw_client::code_of(*cancel) == 8);
   BOOST_TEST(raw_client::message_of(*cancel).find("4194305") != std::string::npos);
   BOOST_TEST(raw_client::message_of(*cancel).find("4194304") != std::string::npos);
   // DATA after TRAILERS, an ERROR carrying status ok, CREDIT past 2^62.
   raw.send_raw(open(7) + raw_client::frame(6, 7, trailers) + raw_client::data_frame(7, "late"));
-  cancel = raw.wait_for(7, 7);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 7, 13);
   raw.send_raw(open(9) + raw_client::frame(5, 9, 0, std::string("fine?")));
-  cancel = raw.wait_for(7, 9);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 9, 13);
   raw.send_raw(open(11) + raw_client::frame(8, 11, std::uint64_t{1} << 63));
-  cancel = raw.wait_for(7, 11);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 11, 13);
   // DATA on a channel never opened.
   raw.send_raw(raw_client::data_frame(99, "nobody"));
-  cancel = raw.wait_for(7, 99);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 99, 13);
   // OPEN with the binding side's parity.
   raw.send_raw(open(8));
-  cancel = raw.wait_for(7, 8);
-  BOOST_REQUIRE(cancel);
-  BOOST_TEST(raw_client::code_of(*cancel) == 13);
+  expect_cancel(raw, 8, 13);
   // The same connection still serves a well-behaved channel.
   raw.send_raw(open(101) + raw_client::data_frame(101, "fine"));
   auto echo = raw.wait_for(3, 101);
