@@ -1,5 +1,6 @@
 #include "duplex/channel.hpp"
 
+#include <deque>
 #include <exception>
 
 #include "actors/channel_actor.hpp"
@@ -207,6 +208,36 @@ std::optional<read_result> channel::try_read() {
   return item;
 }
 
+namespace {
+
+// A callback that calls read_async() again would recurse once per queued message when
+// messages are waiting; calls made from inside a callback on the same thread are queued here
+// and run by the outermost call instead.
+struct async_trampoline {
+  bool running = false;
+  std::deque<std::function<void()>> pending;
+};
+thread_local async_trampoline trampoline;
+
+void run_trampolined(std::function<void()> step) {
+  if (trampoline.running) {
+    trampoline.pending.push_back(std::move(step));
+    return;
+  }
+  trampoline.running = true;
+  struct reset {
+    ~reset() { trampoline.running = false; }
+  } guard;
+  step();
+  while (!trampoline.pending.empty()) {
+    auto next = std::move(trampoline.pending.front());
+    trampoline.pending.pop_front();
+    next();
+  }
+}
+
+}  // namespace
+
 void channel::read_async(std::function<void(read_result)> callback) {
   if (!link_) {
     callback(read_result::failure(no_channel()));
@@ -214,10 +245,12 @@ void channel::read_async(std::function<void(read_result)> callback) {
   }
   auto core = link_->core;
   auto actor = link_->actor;
-  core->inbox.pop_async([core, actor, callback = std::move(callback)](read_result item) {
-    if (auto credit = core->note_consumed(item))
-      caf::anon_send(actor, detail::credit_atom::value, std::uint64_t{credit});
-    callback(std::move(item));
+  run_trampolined([core, actor, callback = std::move(callback)]() mutable {
+    core->inbox.pop_async([core, actor, callback = std::move(callback)](read_result item) {
+      if (auto credit = core->note_consumed(item))
+        caf::anon_send(actor, detail::credit_atom::value, std::uint64_t{credit});
+      callback(std::move(item));
+    });
   });
 }
 

@@ -305,4 +305,33 @@ BOOST_AUTO_TEST_CASE(channels_cancelled_right_after_open_end_at_the_remote_and_l
   BOOST_TEST(bad.read(wait_limit).error().code == errc::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(read_async_rearmed_from_its_callback_does_not_recurse_per_message) {
+  constexpr int count = 200000;
+  pair_fixture f;
+  std::promise<void> written;
+  f.server.handle("many", [&written](channel ch) {
+    for (int i = 0; i < count; ++i) ch.write(bytes{});
+    ch.close_write();
+    written.set_value();
+  });
+  auto ch = f.client.open("many");
+  // Let the messages pile up so that each callback finds the next one already waiting.
+  BOOST_REQUIRE((written.get_future().wait_for(4 * wait_limit) == std::future_status::ready));
+  std::atomic<int> received{0};
+  std::promise<bool> ended;
+  std::function<void(read_result)> next = [&](read_result r) {
+    if (r.is_message()) {
+      ++received;
+      ch.read_async(next);
+    } else {
+      ended.set_value(r.is_end());
+    }
+  };
+  ch.read_async(next);
+  auto done = ended.get_future();
+  BOOST_REQUIRE((done.wait_for(4 * wait_limit) == std::future_status::ready));
+  BOOST_TEST(done.get());
+  BOOST_TEST(received.load() == count);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
