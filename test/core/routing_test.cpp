@@ -2,6 +2,11 @@
 // services, accept(), peers(), drop(), duplicate ids.
 #include <boost/test/unit_test.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "support.hpp"
 
 using namespace duplex;
@@ -200,6 +205,21 @@ BOOST_AUTO_TEST_CASE(drop_sends_bye_and_fails_that_peers_channels) {
   BOOST_TEST(bye->reason.code == errc::cancelled);
   BOOST_TEST(server.peers().empty());
   BOOST_TEST(server.drop("nobody").code() == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(connection_events_go_to_the_injected_logger) {
+  std::ostringstream lines;
+  runtime_options options;
+  options.log.logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  runtime rt{options};
+  peer server{rt, with_id("server")};
+  event_log events{server};
+  peer client{rt, with_id("client")};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  BOOST_REQUIRE(events.wait_for(peer_event::kind::connected));
+  options.log.logger->flush();
+  BOOST_TEST(lines.str().find("server: connected to client") != std::string::npos, lines.str());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
