@@ -27,9 +27,9 @@ struct channel_state {
   bool remote_done = false;
   bool trailers_received = false;
   caf::actor subscriber;
-  // Nested channels: opened here before the connection was known, and all live children.
+  // Nested channels opened here before the connection was known. (Children end with this
+  // channel through their monitor on its actor: no list of them is kept.)
   std::vector<channel_ref_ptr> nested_waiting;
-  std::vector<caf::actor> children;
   bool finished = false;
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
   std::size_t buffer_cost = 0;  // credit the DATA frames in `buffer` cost
@@ -68,11 +68,6 @@ class channel_behavior {
         },
         [this](nested_atom, channel_ref_ptr child) { open_nested(std::move(child)); },
         [this](nested_in_atom, channel_ref_ptr child) {
-          if (st_.finished) {
-            self_->send(child->actor, parent_end_atom::value);
-            return;
-          }
-          st_.children.push_back(child->actor);
           st_.args.core->nested.push(std::move(child));
         },
         [this](subscribe_atom, caf::actor reader) { subscribe(std::move(reader)); },
@@ -335,15 +330,10 @@ class channel_behavior {
   }
 
   void open_nested(channel_ref_ptr child) {
-    if (st_.finished) {
-      self_->send(child->actor, parent_end_atom::value);
-      return;
-    }
     if (!st_.attached) {
       st_.nested_waiting.push_back(std::move(child));
       return;
     }
-    st_.children.push_back(child->actor);
     self_->send(st_.args.peer, open_on_atom::value, st_.where.conn, st_.where.channel_id,
                 std::move(child));
   }
@@ -387,9 +377,6 @@ class channel_behavior {
   void finish() {
     if (st_.finished) return;
     st_.finished = true;
-    for (auto& child : st_.children) self_->send(child, parent_end_atom::value);
-    for (auto& child : st_.nested_waiting) self_->send(child->actor, parent_end_atom::value);
-    st_.children.clear();
     st_.nested_waiting.clear();
     st_.args.core->nested.close(nullptr);
     st_.args.core->gate.fail({errc::failed_precondition, "the channel is closed"});
