@@ -31,6 +31,14 @@ inline bytes make_payload(std::size_t size, std::uint8_t seed = 0) {
   return out;
 }
 
+// Echoes every message, then ends its side when the opener ends its own.
+inline channel_handler echo_handler() {
+  return [](channel ch) {
+    while (auto msg = ch.read(wait_limit)) ch.write(*msg);
+    ch.close_write();
+  };
+}
+
 inline peer_options with_id(std::string id) {
   peer_options options;
   options.peer_id = std::move(id);

@@ -59,10 +59,7 @@ BOOST_AUTO_TEST_CASE(stalled_reader_blocks_its_writer_within_one_window_and_spar
     }
     server_result.set_value({received, checksum});
   });
-  server.handle("ping", [](channel ch) {
-    while (auto msg = ch.read(wait_limit)) ch.write(*msg);
-    ch.close_write();
-  });
+  server.handle("ping", echo_handler());
   peer client{rt, options};
   BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
 
@@ -169,9 +166,7 @@ BOOST_AUTO_TEST_CASE(connection_window_caps_unread_data_across_channels) {
     released.wait_for(2 * wait_limit);
     while (auto msg = ch.read(wait_limit)) drained += msg->size();
   });
-  server.handle("ping", [](channel ch) {
-    while (auto msg = ch.read(wait_limit)) ch.write(*msg);
-  });
+  server.handle("ping", echo_handler());
   peer client{rt, options};
   BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
   auto ping = client.open("ping");

@@ -96,10 +96,7 @@ struct server_fixture {
   peer server{rt};
   std::string endpoint;
   server_fixture() {
-    server.handle("echo", [](channel ch) {
-      while (auto m = ch.read(wait_limit)) ch.write(*m);
-      ch.close_write();
-    });
+    server.handle("echo", echo_handler());
     endpoint = *server.bind("tcp://127.0.0.1:0");
   }
 

@@ -63,9 +63,7 @@ BOOST_AUTO_TEST_CASE(receiver_refuses_payloads_above_its_own_limit) {
   BOOST_TEST(r.error().message.find("2000") != std::string::npos);
   BOOST_TEST(r.error().message.find("1024") != std::string::npos);
   // A fresh channel on the same connection works.
-  server.handle("echo", [](channel ch) {
-    while (auto m = ch.read(wait_limit)) ch.write(*m);
-  });
+  server.handle("echo", echo_handler());
   auto ok = client.open("echo");
   BOOST_REQUIRE(ok.write(to_bytes("still here")));
   BOOST_TEST(to_string(*ok.read(wait_limit)) == "still here");
@@ -150,9 +148,7 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_invalid_argument) {
 BOOST_AUTO_TEST_CASE(unsupported_content_type_is_invalid_argument_not_garbage) {
   runtime rt;
   peer server{rt};
-  server.handle("typed", [](channel ch) {
-    while (auto m = ch.read(wait_limit)) ch.write(*m);
-  });
+  server.handle("typed", echo_handler());
   peer client{rt};
   BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
   auto bad = client.open("typed", {{content_type_header, "application/x-unknown"}});

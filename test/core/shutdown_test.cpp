@@ -119,9 +119,7 @@ BOOST_AUTO_TEST_CASE(destroying_everything_with_channels_open_does_not_hang) {
   {
     runtime rt;
     peer server{rt};
-    server.handle("echo", [](channel ch) {
-      while (auto m = ch.read(wait_limit)) ch.write(*m);
-    });
+    server.handle("echo", echo_handler());
     peer client{rt};
     BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
     for (int i = 0; i < 100; ++i) {
