@@ -367,14 +367,14 @@ class channel_behavior {
     }
     st_.local_done = st_.remote_done = true;
     st_.queued.clear();
-    finish();
+    finish(std::move(reason));
   }
 
   void maybe_finish() {
     if (st_.local_done && st_.remote_done) finish();
   }
 
-  void finish() {
+  void finish(duplex::error reason = {}) {
     if (st_.finished) return;
     st_.finished = true;
     st_.nested_waiting.clear();
@@ -382,6 +382,7 @@ class channel_behavior {
     st_.args.core->gate.fail({errc::failed_precondition, "the channel is closed"});
     if (st_.attached)
       self_->send(st_.args.peer, closed_atom::value, st_.where.conn, st_.where.channel_id);
+    st_.args.core->finished.fire(std::move(reason));
     self_->quit();
   }
 
@@ -392,6 +393,11 @@ class channel_behavior {
 struct channel_actor_state {
   channel_state channel;
   std::unique_ptr<channel_behavior> behavior;
+  // An actor stopped from outside (system shutdown) still tells the watchers.
+  ~channel_actor_state() {
+    if (channel.args.core)
+      channel.args.core->finished.fire({errc::unavailable, "the channel's actor stopped"});
+  }
 };
 
 caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, channel_spawn_args args,

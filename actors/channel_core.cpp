@@ -114,4 +114,26 @@ std::size_t channel_core::note_consumed(const read_result& item) {
   return returned;
 }
 
+void finish_signal::fire(duplex::error reason) {
+  std::vector<watcher> to_run;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (reason_) return;
+    reason_ = reason;
+    to_run.swap(watchers_);
+  }
+  for (auto& w : to_run) w(reason);
+}
+
+void finish_signal::watch(watcher w) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!reason_) {
+    watchers_.push_back(std::move(w));
+    return;
+  }
+  auto reason = *reason_;
+  lock.unlock();
+  w(reason);
+}
+
 }  // namespace duplex::detail

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "actors/handoff_queue.hpp"
 #include "actors/lazy_fifo.hpp"
@@ -75,6 +76,22 @@ class write_gate {
   bool trailers_written_ = false;  // only the end may follow
 };
 
+// Tells watchers once how the channel ended: ok after both directions ended (END or ERROR),
+// otherwise why it was aborted (cancelled, unavailable, a protocol violation).
+class finish_signal {
+ public:
+  using watcher = std::function<void(const duplex::error&)>;
+  void fire(duplex::error reason);
+  // Runs `w` now, on this thread, if the channel has finished; otherwise on the thread that
+  // finishes it.
+  void watch(watcher w);
+
+ private:
+  std::mutex mutex_;
+  std::optional<duplex::error> reason_;
+  std::vector<watcher> watchers_;
+};
+
 struct channel_ref;
 
 // Consumed bytes are returned as credit in chunks of this size: a quarter of the window, but
@@ -104,6 +121,7 @@ struct channel_core {
 
   write_gate gate;
   handoff_queue<std::shared_ptr<channel_ref>> nested;  // nullptr as terminal
+  finish_signal finished;
   // Set while a handler-pool thread runs a handler with this channel, so that a handle
   // destroyed by an exception leaves the error report to the pool.
   std::atomic<bool> in_handler{false};

@@ -24,6 +24,7 @@ using conn_down_atom = caf::atom_constant<caf::atom("conn_down")>;
 using open_on_atom = caf::atom_constant<caf::atom("open_on")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
+using handle_default_atom = caf::atom_constant<caf::atom("handle_def")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using drop_atom = caf::atom_constant<caf::atom("drop")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;

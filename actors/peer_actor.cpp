@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -72,6 +73,7 @@ struct peer_state {
   std::map<std::string, remote_info> remotes;
   std::deque<channel_ref_ptr> pending;  // channels waiting for any remote peer
   std::map<std::string, route> routes;
+  std::optional<route> default_route;  // services without a route of their own
   // Connections we sent BYE on: frames already on their way are ignored until the transport
   // reports the connection gone (so a late HELLO cannot revive them).
   std::unordered_set<connection_id> closed;
@@ -142,6 +144,13 @@ class peer_behavior {
         },
         [this](handle_atom, const std::string& service, handler_ptr handler) {
           st_.routes[service] = std::move(handler);
+          return true;
+        },
+        [this](handle_default_atom, handler_ptr handler) {
+          if (handler)
+            st_.default_route = route{std::move(handler)};
+          else
+            st_.default_route.reset();
           return true;
         },
         [this](serve_atom, const std::string& service, caf::actor acceptor) {
@@ -549,6 +558,8 @@ class peer_behavior {
       auto r = st_.routes.find(f.service);
       if (r != st_.routes.end())
         target = &r->second;
+      else if (st_.default_route)
+        target = &*st_.default_route;
       else if (!options().accept_unhandled)
         return refuse({errc::unimplemented,
                        "no service '" + f.service + "' at peer '" + st_.context->peer_id + "'"});

@@ -179,6 +179,14 @@ void channel::close() {
   (void)submit_control(link_.get(), std::move(op));
 }
 
+void channel::on_finish(std::function<void(const error&)> callback) {
+  if (!link_) {
+    callback(error{errc::failed_precondition, "empty channel handle"});
+    return;
+  }
+  link_->core->finished.watch(std::move(callback));
+}
+
 void channel::cancel() {
   if (!link_) return;
   error reason{errc::cancelled, "cancelled by the application"};

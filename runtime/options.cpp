@@ -32,6 +32,8 @@ result<void> peer_options::validate() const {
   if (reconnect_interval_max < reconnect_interval)
     return invalid("reconnect_interval_max must be at least reconnect_interval");
   if (handler_threads == 0) return invalid("handler_threads must be at least 1");
+  if (max_handler_threads < handler_threads)
+    return invalid("max_handler_threads must be at least handler_threads");
   if (max_channels_per_remote == 0) return invalid("max_channels_per_remote must be at least 1");
   if (max_header_bytes == 0) return invalid("max_header_bytes must be at least 1");
   return {};

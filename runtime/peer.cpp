@@ -5,20 +5,12 @@
 #include "actors/peer_actor.hpp"
 #include "runtime/channel_link.hpp"
 #include "runtime/handler_pool.hpp"
+#include "runtime/peer_state.hpp"
 #include "runtime/runtime_state.hpp"
 
 namespace duplex {
 
 namespace detail {
-
-struct peer_state {
-  runtime* rt = nullptr;
-  std::shared_ptr<peer_context> context;
-  caf::actor actor;
-  std::unique_ptr<handler_pool> pool;
-  bool shut_down = false;
-};
-
 namespace {
 
 std::string random_hex(std::size_t bytes) {
@@ -82,7 +74,8 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
   context->session_id = detail::random_hex(16);
   context->codecs = &rts.codecs;
   context->logger = rts.options.log.logger;
-  state_->pool = std::make_unique<detail::handler_pool>(options.handler_threads);
+  state_->pool = std::make_unique<detail::handler_pool>(options.handler_threads,
+                                                         options.max_handler_threads);
   state_->actor = detail::spawn_peer_actor(context);
   // The pool outlives every call: shutdown() stops the actor's routing before the pool.
   // The context is held weakly so that it does not own itself.
@@ -189,6 +182,13 @@ channel peer::open_to(std::string remote_peer_id, std::string service, metadata 
     return channel{std::move(link)};
   }
   return open_channel(*state_, std::move(remote_peer_id), std::move(service), std::move(headers));
+}
+
+void peer::handle_default(channel_handler handler) {
+  detail::handler_ptr shared;
+  if (handler) shared = std::make_shared<const channel_handler>(std::move(handler));
+  (void)ask<bool>(state_->actor, *state_->context->system, detail::handle_default_atom::value,
+                  std::move(shared));
 }
 
 void peer::handle(std::string service, channel_handler handler) {

@@ -53,8 +53,10 @@ struct peer_options {
   // when false their openers get unimplemented.
   bool accept_unhandled = false;
 
-  // Threads that run blocking channel handlers registered with peer::handle().
+  // Threads that run blocking channel handlers (peer::handle(), RPC handlers and callbacks):
+  // handler_threads from the start, more while all are busy, up to max_handler_threads.
   std::size_t handler_threads = 4;
+  std::size_t max_handler_threads = 64;
 
   // Limits against hostile peers. Open channels are counted per connection, both sides' opens
   // together; a channel the remote opens beyond the limit is refused (resource_exhausted).

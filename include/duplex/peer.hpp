@@ -68,6 +68,10 @@ class peer {
   // services with no handler go to accept() when options.accept_unhandled, otherwise the
   // opener gets unimplemented.
   void handle(std::string service, channel_handler handler);
+  // Routes incoming channels for every service that has no handler of its own to `handler`
+  // (before accept_unhandled is considered); the RPC layer serves its services this way.
+  // nullptr removes it.
+  void handle_default(channel_handler handler);
   // The next incoming channel without a handler. failed_precondition unless accept_unhandled.
   result<channel> accept(std::chrono::milliseconds timeout = forever);
   // `callback` runs once with the next incoming channel (or the error) without a thread
@@ -95,6 +99,8 @@ class peer {
 
   // ---- actor face ----
   caf::actor actor() const;
+
+  detail::peer_state& state() { return *state_; }
 
  private:
   std::unique_ptr<detail::peer_state> state_;

@@ -262,12 +262,12 @@ BOOST_AUTO_TEST_CASE(async_reads_and_futures_deliver_in_order) {
 
 BOOST_AUTO_TEST_CASE(ten_thousand_pending_async_reads_use_no_extra_threads) {
   pair_fixture f;
-  std::promise<void> release;
-  auto release_future = release.get_future().share();
-  f.server.handle("wait", [release_future](channel ch) {
-    release_future.wait_for(wait_limit);
-    ch.write(to_bytes("go"));
-    ch.close_write();
+  // The server keeps the channels without blocking a handler thread on each.
+  std::mutex held_mutex;
+  std::vector<channel> held;
+  f.server.handle("wait", [&](channel ch) {
+    std::lock_guard<std::mutex> lock(held_mutex);
+    held.push_back(std::move(ch));
   });
   auto count_threads = [] {
     std::size_t n = 0;
@@ -283,8 +283,18 @@ BOOST_AUTO_TEST_CASE(ten_thousand_pending_async_reads_use_no_extra_threads) {
       if (r.is_message()) ++answered;
     });
   }
+  BOOST_REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> lock(held_mutex);
+    return held.size() == 10000;
+  }, 4 * wait_limit));
   BOOST_TEST(count_threads() == before);
-  release.set_value();
+  {
+    std::lock_guard<std::mutex> lock(held_mutex);
+    for (auto& ch : held) {
+      ch.write(to_bytes("go"));
+      ch.close_write();
+    }
+  }
   BOOST_TEST(eventually([&] { return answered.load() == 10000; }, 4 * wait_limit));
 }
 

@@ -1,0 +1,242 @@
+#include <charconv>
+
+#include "runtime/rpc/rpc_state.hpp"
+#include "runtime/rpc/wire_headers.hpp"
+
+namespace duplex::rpc {
+namespace detail {
+
+namespace {
+
+// The status a handler's trailers carry; ok when there is none (a raw or one-way callee).
+error status_from_trailers(const metadata& trailers) {
+  auto code = trailers.find(status_trailer);
+  if (code == trailers.end()) return {};
+  std::uint64_t number = 0;
+  auto [end, failure] =
+      std::from_chars(code->second.data(), code->second.data() + code->second.size(), number);
+  if (failure != std::errc{} || end != code->second.data() + code->second.size())
+    return {errc::internal, "malformed duplex-status trailer '" + code->second + "'"};
+  if (number == 0) return {};
+  auto message = trailers.find(message_trailer);
+  return {errc_from_wire(number), message == trailers.end() ? std::string() : message->second};
+}
+
+}  // namespace
+
+call_state::~call_state() {
+  if (timer != 0 && node) node->timer.cancel(timer);
+  if (oneway && ch.valid()) {
+    // Nothing comes back but the callee's end of stream: keep the channel until it arrives,
+    // so that dropping the call does not cancel it.
+    auto held = std::make_shared<channel>(std::move(ch));
+    held->read_async([held](read_result) mutable { held.reset(); });
+    finish({});
+    return;
+  }
+  finish({errc::cancelled, "the call was dropped before it finished"});
+}
+
+void call_state::end_locally(error reason) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!local_end) local_end = reason;
+  }
+  ch.cancel();
+}
+
+error call_state::explain(error from_channel) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (local_end && from_channel.code == errc::cancelled) return *local_end;
+  return from_channel;
+}
+
+result<void> call_state::check_message(direction dir, const bytes& payload) {
+  if (!chain) return {};
+  for (auto& i : *chain)
+    if (auto verdict = i->on_message(info, dir, payload); !verdict) return verdict;
+  return {};
+}
+
+void call_state::finish(const error& status) {
+  if (!info.client || finished.exchange(true) || !chain) return;
+  auto trailers = ch.valid() ? ch.meta().trailers : metadata{};
+  for (auto& i : *chain) i->on_finish(info, status, trailers);
+}
+
+result<std::optional<bytes>> call_state::on_read(read_result r, bool local_timeout) {
+  if (r.is_message()) {
+    if (auto verdict = check_message(direction::received, *r); !verdict) {
+      end_locally(verdict.error());
+      finish(verdict.error());
+      return verdict.error();
+    }
+    return std::optional<bytes>{std::move(*r)};
+  }
+  if (r.is_end()) {
+    if (!info.client) return std::optional<bytes>{};
+    auto status = status_from_trailers(ch.meta().trailers);
+    finish(status);
+    if (!status.ok()) return status;
+    return std::optional<bytes>{};
+  }
+  auto failure = r.error();
+  if (local_timeout) {
+    if (!deadline || clock::now() < *deadline) return failure;  // the reader's own timeout
+    failure = {errc::deadline_exceeded, "the call's deadline passed"};
+    end_locally(failure);
+  }
+  failure = explain(failure);
+  if (info.client) finish(failure);
+  return failure;
+}
+
+call_context*& current_context() {
+  thread_local call_context* current = nullptr;
+  return current;
+}
+
+}  // namespace detail
+
+result<std::optional<bytes>> call_stream::read(milliseconds timeout) {
+  if (!state_) return error{errc::failed_precondition, "empty call handle"};
+  auto& st = *state_;
+  if (st.start_error) {
+    st.finish(*st.start_error);
+    return *st.start_error;
+  }
+  auto wait = timeout;
+  bool deadline_bound = false;
+  if (st.deadline) {
+    auto left = std::chrono::ceil<milliseconds>(*st.deadline - detail::clock::now());
+    if (left.count() < 0) left = milliseconds{0};
+    if (wait.count() < 0 || left < wait) {
+      wait = left;
+      deadline_bound = true;
+    }
+  }
+  auto r = st.ch.read(wait);
+  bool local_timeout = r.is_error() && r.error().code == errc::deadline_exceeded &&
+                       (deadline_bound || timeout.count() >= 0);
+  // A local timeout that was the caller's own (shorter than the deadline) is reported as is.
+  if (local_timeout && !deadline_bound) return r.error();
+  return st.on_read(std::move(r), local_timeout);
+}
+
+void call_stream::read_async(std::function<void(result<std::optional<bytes>>)> callback) {
+  if (!state_) return callback(error{errc::failed_precondition, "empty call handle"});
+  auto st = state_;
+  if (st->start_error) {
+    st->finish(*st->start_error);
+    return callback(*st->start_error);
+  }
+  // The deadline's timer cancels the channel; explain() turns that into deadline_exceeded.
+  st->ch.read_async([st, callback = std::move(callback)](read_result r) {
+    callback(st->on_read(std::move(r), false));
+  });
+}
+
+result<void> call_stream::write(bytes payload) {
+  if (!state_) return error{errc::failed_precondition, "empty call handle"};
+  auto& st = *state_;
+  if (st.start_error) return *st.start_error;
+  if (auto verdict = st.check_message(direction::sent, payload); !verdict) {
+    st.end_locally(verdict.error());
+    return verdict;
+  }
+  auto timeout = forever;
+  if (st.deadline) {
+    timeout = std::chrono::ceil<milliseconds>(*st.deadline - detail::clock::now());
+    if (timeout.count() <= 0) {
+      error expired{errc::deadline_exceeded, "the call's deadline passed"};
+      st.end_locally(expired);
+      return expired;
+    }
+  }
+  auto written = st.ch.write(std::move(payload), timeout);
+  if (written) return written;
+  auto failure = written.error();
+  if (failure.code == errc::deadline_exceeded && st.deadline &&
+      detail::clock::now() >= *st.deadline)
+    st.end_locally(failure);
+  return st.explain(failure);
+}
+
+result<void> call_stream::close_write() {
+  if (!state_) return error{errc::failed_precondition, "empty call handle"};
+  if (state_->start_error) return *state_->start_error;
+  auto closed = state_->ch.close_write();
+  if (!closed) return state_->explain(closed.error());
+  return closed;
+}
+
+void call_stream::cancel() {
+  if (!state_ || state_->start_error) return;
+  error reason{errc::cancelled, "cancelled by the application"};
+  state_->end_locally(reason);
+  state_->finish(reason);
+}
+
+metadata call_stream::trailers() const {
+  if (!state_ || !state_->ch.valid()) return {};
+  return state_->ch.meta().trailers;
+}
+
+const codec& call_stream::payload_codec() const {
+  if (state_ && state_->payload_codec) return *state_->payload_codec;
+  // A call that never started still encodes (its writes then report why it did not start).
+  static const codec_registry defaults;
+  return *defaults.find(msgpack_content_type);
+}
+
+channel& call_stream::underlying() {
+  return state_->ch;
+}
+
+namespace detail {
+
+result<bytes> finish_unary(call_stream& stream) {
+  (void)stream.close_write();  // already closed, or failed: the read says why
+  auto first = stream.read();
+  if (!first) return first.error();
+  if (!*first) return error{errc::internal, "the call ended without a response"};
+  auto rest = stream.read();
+  if (!rest) return rest.error();
+  if (*rest) {
+    stream.cancel();
+    return error{errc::internal, "a unary call got more than one response"};
+  }
+  return std::move(**first);
+}
+
+void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> done) {
+  (void)stream.close_write();
+  stream.read_async([stream, done = std::move(done)](result<std::optional<bytes>> first) mutable {
+    if (!first) return done(first.error());
+    if (!*first) return done(error{errc::internal, "the call ended without a response"});
+    auto response = std::make_shared<bytes>(std::move(**first));
+    stream.read_async([stream, response, done = std::move(done)](
+                          result<std::optional<bytes>> rest) mutable {
+      if (!rest) return done(rest.error());
+      if (*rest) {
+        stream.cancel();
+        return done(error{errc::internal, "a unary call got more than one response"});
+      }
+      done(std::move(*response));
+    });
+  });
+}
+
+}  // namespace detail
+
+result<bytes> caller::call_raw(std::string method, bytes request, call_options options) {
+  auto stream = open_call(std::move(method), std::move(options));
+  if (auto sent = stream.write(std::move(request)); !sent) {
+    auto status = detail::finish_unary(stream);
+    if (!status) return status.error();
+    return sent.error();
+  }
+  return detail::finish_unary(stream);
+}
+
+}  // namespace duplex::rpc
