@@ -17,8 +17,8 @@ service_description describe(const service& s) {
   service_description out{s.name(), s.description(), s.version(), {}};
   for (auto& [name, entry] : s.methods())
     out.methods.push_back({name, std::string(to_string(entry.kind)), entry.info.description,
-                           entry.info.request_type, entry.info.response_type,
-                           entry.request_fields, entry.response_fields});
+                           entry.info.request_type, entry.info.response_type, entry.request_fields,
+                           entry.response_fields});
   return out;
 }
 
@@ -40,8 +40,8 @@ void node_core::add_builtins() {
           return out;
         });
     reflect.unary<describe_request, service_description>(
-        {"describe", "One service's methods: shape, message types and fields",
-         "DescribeRequest", "ServiceDescription"},
+        {"describe", "One service's methods: shape, message types and fields", "DescribeRequest",
+         "ServiceDescription"},
         [find_any](const describe_request& r, call_context&) -> result<service_description> {
           auto s = find_any(r.service);
           if (!s) return error{errc::not_found, "no service '" + r.service + "'"};
@@ -52,8 +52,8 @@ void node_core::add_builtins() {
   if (options.health) {
     service health("duplex.health", "Whether this peer's services are serving");
     health.unary<health_request, health_response>(
-        {"check", "serving or not_serving; the node itself when service is empty",
-         "HealthRequest", "HealthResponse"},
+        {"check", "serving or not_serving; the node itself when service is empty", "HealthRequest",
+         "HealthResponse"},
         [this](const health_request& r, call_context&) -> result<health_response> {
           if (r.service.empty()) return health_response{"serving"};
           auto serving = services.serving(r.service);

@@ -58,6 +58,17 @@ result<void> call_state::check_message(direction dir, const bytes& payload) {
   return {};
 }
 
+error call_state::reject(error verdict) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!rejected) rejected = std::move(verdict);
+  return *rejected;
+}
+
+std::optional<error> call_state::rejection() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return rejected;
+}
+
 void call_state::finish(const error& status) {
   if (!info.client || finished.exchange(true) || !chain) return;
   auto trailers = ch.valid() ? ch.meta().trailers : metadata{};
@@ -67,6 +78,7 @@ void call_state::finish(const error& status) {
 result<std::optional<bytes>> call_state::on_read(read_result r, bool local_timeout) {
   if (r.is_message()) {
     if (auto verdict = check_message(direction::received, *r); !verdict) {
+      if (!info.client) return reject(verdict.error());
       end_locally(verdict.error());
       finish(verdict.error());
       return verdict.error();
@@ -105,6 +117,7 @@ result<std::optional<bytes>> call_stream::read(milliseconds timeout) {
     st.finish(*st.start_error);
     return *st.start_error;
   }
+  if (auto rejected = st.rejection()) return *rejected;
   auto wait = timeout;
   bool deadline_bound = false;
   if (st.deadline) {
@@ -130,6 +143,7 @@ void call_stream::read_async(std::function<void(result<std::optional<bytes>>)> c
     st->finish(*st->start_error);
     return callback(*st->start_error);
   }
+  if (auto rejected = st->rejection()) return callback(*rejected);
   // The deadline's timer cancels the channel; explain() turns that into deadline_exceeded.
   st->ch.read_async([st, callback = std::move(callback)](read_result r) {
     callback(st->on_read(std::move(r), false));
@@ -140,7 +154,9 @@ result<void> call_stream::write(bytes payload) {
   if (!state_) return error{errc::failed_precondition, "empty call handle"};
   auto& st = *state_;
   if (st.start_error) return *st.start_error;
+  if (auto rejected = st.rejection()) return *rejected;
   if (auto verdict = st.check_message(direction::sent, payload); !verdict) {
+    if (!st.info.client) return st.reject(verdict.error());
     st.end_locally(verdict.error());
     return verdict;
   }
@@ -215,15 +231,15 @@ void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> d
     if (!first) return done(first.error());
     if (!*first) return done(error{errc::internal, "the call ended without a response"});
     auto response = std::make_shared<bytes>(std::move(**first));
-    stream.read_async([stream, response, done = std::move(done)](
-                          result<std::optional<bytes>> rest) mutable {
-      if (!rest) return done(rest.error());
-      if (*rest) {
-        stream.cancel();
-        return done(error{errc::internal, "a unary call got more than one response"});
-      }
-      done(std::move(*response));
-    });
+    stream.read_async(
+        [stream, response, done = std::move(done)](result<std::optional<bytes>> rest) mutable {
+          if (!rest) return done(rest.error());
+          if (*rest) {
+            stream.cancel();
+            return done(error{errc::internal, "a unary call got more than one response"});
+          }
+          done(std::move(*response));
+        });
   });
 }
 

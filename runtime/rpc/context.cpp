@@ -125,8 +125,7 @@ call_stream remote_callbacks::open_call(std::string name, call_options options, 
   if (!scope_) return fail({errc::failed_precondition, "no call: empty callbacks handle"});
   auto node = scope_->node.lock();
   if (!node) return fail({errc::unavailable, "the RPC node is gone"});
-  if (!has(name))
-    return fail({errc::not_found, "the caller passed no callback '" + name + "'"});
+  if (!has(name)) return fail({errc::not_found, "the caller passed no callback '" + name + "'"});
   auto depth = scope_->depth + 1;
   if (depth > node->options.max_callback_depth)
     return fail({errc::resource_exhausted, "callbacks nested deeper than the limit of " +
@@ -135,8 +134,7 @@ call_stream remote_callbacks::open_call(std::string name, call_options options, 
   auto open = [scope](std::string service, metadata headers) -> result<channel> {
     std::lock_guard<std::mutex> lock(scope->mutex);
     if (!scope->active || !scope->ch)
-      return error{errc::failed_precondition,
-                   "the call that passed this callback has ended"};
+      return error{errc::failed_precondition, "the call that passed this callback has ended"};
     return scope->ch->open(std::move(service), std::move(headers));
   };
   return node->start_call(open, std::move(name), std::move(options), oneway, depth);

@@ -19,7 +19,8 @@ deadline_timer::~deadline_timer() {
     thread_.join();
 }
 
-deadline_timer::id deadline_timer::schedule(clock::time_point when, std::function<void()> callback) {
+deadline_timer::id deadline_timer::schedule(clock::time_point when,
+                                            std::function<void()> callback) {
   std::lock_guard<std::mutex> lock(queue_->mutex);
   auto timer = ++queue_->last;
   bool earliest = queue_->due.empty() || when < queue_->due.begin()->first.first;

@@ -68,7 +68,8 @@ call_stream node_core::start_call(const opener& open, std::string method, call_o
     // Rounded up, so that the callee's deadline never falls before the caller's.
     auto left = std::chrono::ceil<milliseconds>(*st->deadline - now);
     if (left.count() <= 0) {
-      st->start_error = error{errc::deadline_exceeded, "the call's deadline passed before it started"};
+      st->start_error =
+          error{errc::deadline_exceeded, "the call's deadline passed before it started"};
       return call_stream(std::move(st));
     }
     headers[timeout_header] = std::to_string(left.count());
@@ -139,19 +140,19 @@ node_core::lookup node_core::find_method(const std::string& name,
   }
   auto slash = name.find('/');
   if (slash == std::string::npos)
-    return {nullptr, nullptr,
-            {errc::unimplemented, "'" + name + "' is not a service/method name"}};
+    return {nullptr, nullptr, {errc::unimplemented, "'" + name + "' is not a service/method name"}};
   auto service_name = name.substr(0, slash);
   auto method_name = name.substr(slash + 1);
   auto owner = builtins.find(service_name);
   if (!owner) owner = services.find(service_name);
   if (!owner)
-    return {nullptr, nullptr,
-            {errc::unimplemented,
-             "no service '" + service_name + "' at peer '" + peer.id() + "'"}};
+    return {nullptr,
+            nullptr,
+            {errc::unimplemented, "no service '" + service_name + "' at peer '" + peer.id() + "'"}};
   auto* entry = owner->find(method_name);
   if (!entry)
-    return {nullptr, nullptr,
+    return {nullptr,
+            nullptr,
             {errc::unimplemented,
              "service '" + service_name + "' has no method '" + method_name + "'"}};
   return {owner, entry, {}};
@@ -240,6 +241,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
       }
       current = outer;
     }
+    if (auto rejected = st->rejection()) status = *rejected;
     if (expiry != 0) timer.cancel(expiry);
   }
 
@@ -261,7 +263,12 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     else
       (void)st->ch.write_error(status.code, status.message);
   }
-  st->ch.close();
+  // A call cancelled here (deadline, node stopping) sent no status: a clean end would read as
+  // success at the caller, so it is cancelled there too.
+  if (cancelled)
+    st->ch.cancel();
+  else
+    st->ch.close();
   for (auto& i : options.server_interceptors) i->on_finish(st->info, status, trailers);
   {
     std::lock_guard<std::mutex> lock(active_mutex);

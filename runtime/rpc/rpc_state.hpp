@@ -34,6 +34,7 @@ struct call_state {
 
   std::mutex mutex;
   std::optional<error> local_end;  // why this side ended it (deadline, inherited cancel)
+  std::optional<error> rejected;   // a server interceptor refused a message: the call's status
   std::atomic<bool> finished{false};
 
   ~call_state();
@@ -43,6 +44,10 @@ struct call_state {
   // What a failed read or write reports: this side's own reason if it ended the call.
   error explain(error from_channel);
   result<void> check_message(direction dir, const bytes& payload);
+  // Server side: an interceptor refused a message. The call is not cancelled: its handler's
+  // further reads and writes fail with `verdict`, which becomes the call's status.
+  error reject(error verdict);
+  std::optional<error> rejection();
   // Client side: tells the interceptors the final status, once.
   void finish(const error& status);
   result<std::optional<bytes>> on_read(read_result r, bool local_timeout);
@@ -65,8 +70,8 @@ struct call_scope {
   std::optional<error> cancel_reason;
   std::vector<std::function<void(const error&)>> cancel_watchers;
   metadata trailers;
-  bool active = true;         // false once the handler returned: callbacks fail
-  channel* ch = nullptr;      // the call's channel while active
+  bool active = true;     // false once the handler returned: callbacks fail
+  channel* ch = nullptr;  // the call's channel while active
 
   // Marks the call cancelled and tells the watchers, once.
   void cancel(error reason);
@@ -90,8 +95,8 @@ struct node_core : std::enable_shared_from_this<node_core> {
   bool stopping = false;
 
   using opener = std::function<result<channel>(std::string service, metadata headers)>;
-  call_stream start_call(const opener& open, std::string method, call_options options,
-                         bool oneway, std::size_t depth);
+  call_stream start_call(const opener& open, std::string method, call_options options, bool oneway,
+                         std::size_t depth);
   // Serves one incoming call; `callbacks` for a callback call nested at `depth`, nullptr for
   // a call of a registered service.
   void serve(channel ch, std::shared_ptr<const service> callbacks, std::size_t depth);

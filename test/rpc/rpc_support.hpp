@@ -31,8 +31,7 @@ inline blob make_blob(std::size_t size) {
 struct rpc_pair {
   explicit rpc_pair(rpc::node_options server_options = {}, rpc::node_options client_options = {},
                     peer_options peer_settings = {})
-      : server(rt, named(peer_settings, "server")),
-        client(rt, named(peer_settings, "client")) {
+      : server(rt, named(peer_settings, "server")), client(rt, named(peer_settings, "client")) {
     auto endpoint = server.bind("tcp://127.0.0.1:0");
     BOOST_REQUIRE(endpoint.ok());
     server_node.emplace(server, server_services, std::move(server_options));

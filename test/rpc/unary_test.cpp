@@ -50,14 +50,14 @@ BOOST_AUTO_TEST_CASE(unknown_service_and_unknown_method_are_unimplemented_with_d
 BOOST_AUTO_TEST_CASE(handler_errors_and_exceptions_reach_the_caller_and_the_peer_carries_on) {
   rpc_pair pair;
   rpc::service s("fail");
-  s.unary<add_request, add_reply>({"status"}, [](const add_request&, rpc::call_context&)
-                                                  -> result<add_reply> {
-    return error{errc::permission_denied, "\t\n\r ☺ 😈"};
-  });
-  s.unary<add_request, add_reply>({"throw"}, [](const add_request&, rpc::call_context&)
-                                                 -> result<add_reply> {
-    throw std::runtime_error("boom");
-  });
+  s.unary<add_request, add_reply>({"status"},
+                                  [](const add_request&, rpc::call_context&) -> result<add_reply> {
+                                    return error{errc::permission_denied, "\t\n\r ☺ 😈"};
+                                  });
+  s.unary<add_request, add_reply>({"throw"},
+                                  [](const add_request&, rpc::call_context&) -> result<add_reply> {
+                                    throw std::runtime_error("boom");
+                                  });
   pair.serve(std::move(s));
   pair.serve(calc_service());
   auto status = pair.caller().call<add_reply>("fail/status", add_request{});
@@ -73,12 +73,12 @@ BOOST_AUTO_TEST_CASE(deadline_exceeded_never_before_the_deadline_and_the_handler
   rpc_pair pair;
   std::promise<error> seen;
   rpc::service s("slow");
-  s.unary<add_request, add_reply>({"sleep"}, [&](const add_request&, rpc::call_context& ctx)
-                                                 -> result<add_reply> {
-    ctx.wait_cancelled(10s);
-    seen.set_value(ctx.cancel_reason());
-    return add_reply{};
-  });
+  s.unary<add_request, add_reply>(
+      {"sleep"}, [&](const add_request&, rpc::call_context& ctx) -> result<add_reply> {
+        ctx.wait_cancelled(10s);
+        seen.set_value(ctx.cancel_reason());
+        return add_reply{};
+      });
   pair.serve(std::move(s));
   rpc::call_options o;
   o.timeout = 100ms;
@@ -98,19 +98,19 @@ BOOST_AUTO_TEST_CASE(callbacks_nest_three_levels_deep) {
   rpc_pair pair;
   // server handler -> client callback "level1" -> server callback "level2" -> client "level3"
   rpc::service s("cb");
-  s.unary<add_request, add_reply>({"start"}, [](const add_request& r, rpc::call_context& ctx)
-                                                 -> result<add_reply> {
-    auto level2 = std::make_shared<rpc::callback_set>("callbacks");
-    level2->unary<add_request, add_reply>(
-        {"level2"}, [](const add_request& r2, rpc::call_context& ctx2) -> result<add_reply> {
-          auto back = ctx2.callbacks().call<add_reply>("level3", add_request{r2.a, 100});
-          if (!back) return back.error();
-          return add_reply{back->sum + 1000};
-        });
-    rpc::call_options o;
-    o.callbacks = level2;
-    return ctx.callbacks().call<add_reply>("level1", add_request{r.a, 10}, o);
-  });
+  s.unary<add_request, add_reply>(
+      {"start"}, [](const add_request& r, rpc::call_context& ctx) -> result<add_reply> {
+        auto level2 = std::make_shared<rpc::callback_set>("callbacks");
+        level2->unary<add_request, add_reply>(
+            {"level2"}, [](const add_request& r2, rpc::call_context& ctx2) -> result<add_reply> {
+              auto back = ctx2.callbacks().call<add_reply>("level3", add_request{r2.a, 100});
+              if (!back) return back.error();
+              return add_reply{back->sum + 1000};
+            });
+        rpc::call_options o;
+        o.callbacks = level2;
+        return ctx.callbacks().call<add_reply>("level1", add_request{r.a, 10}, o);
+      });
   pair.serve(std::move(s));
 
   auto level3 = std::make_shared<rpc::callback_set>("callbacks");

@@ -94,8 +94,7 @@ result<T> read_one(call_stream& stream) {
 
 class service {
  public:
-  explicit service(std::string name, std::string description = {},
-                   std::string version = "1.0.0");
+  explicit service(std::string name, std::string description = {}, std::string version = "1.0.0");
 
   const std::string& name() const { return name_; }
   const std::string& description() const { return description_; }
