@@ -48,6 +48,10 @@ void call_state::end_locally(error reason) {
 error call_state::explain(error from_channel) {
   std::lock_guard<std::mutex> lock(mutex);
   if (local_end && from_channel.code == errc::cancelled) return *local_end;
+  // The remote ended the call at its own deadline, which is never before this side's, before
+  // this side's timer did: this side's deadline has passed as well.
+  if (from_channel.code == errc::cancelled && deadline && clock::now() >= *deadline)
+    return {errc::deadline_exceeded, "the call's deadline passed"};
   return from_channel;
 }
 

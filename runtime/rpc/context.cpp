@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "runtime/rpc/rpc_state.hpp"
+#include "runtime/rpc/wire_headers.hpp"
 
 namespace duplex::rpc {
 namespace detail {
@@ -21,6 +22,20 @@ void call_scope::abort(error reason) {
   cancel(reason);
   std::lock_guard<std::mutex> lock(mutex);
   if (active && ch) ch->cancel();
+}
+
+void call_scope::expire(error reason) {
+  cancel(reason);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!active || !ch) return;
+  if (!oneway) {
+    auto final_trailers = trailers;
+    final_trailers[status_trailer] = std::to_string(static_cast<std::uint32_t>(reason.code));
+    final_trailers[message_trailer] = reason.message;
+    (void)ch->write_trailers(std::move(final_trailers));
+    (void)ch->write_error(reason.code, reason.message);
+  }
+  ch->close();
 }
 
 void call_scope::end() {

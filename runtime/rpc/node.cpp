@@ -52,7 +52,7 @@ call_stream node_core::start_call(const opener& open, std::string method, call_o
   auto& headers = st->info.headers;
 
   auto now = clock::now();
-  if (o.timeout.count() >= 0) st->deadline = now + o.timeout;
+  if (o.timeout.count() >= 0 && o.timeout <= max_timeout) st->deadline = now + o.timeout;
   call_context* parent = o.inherit_context ? current_context() : nullptr;
   if (parent && parent->deadline() && (!st->deadline || *parent->deadline() < *st->deadline))
     st->deadline = parent->deadline();
@@ -175,8 +175,9 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     scope->callback_names = split_names(it->second);
   if (auto it = headers.find(timeout_header); it != headers.end()) {
     auto ms = parse_integer(it->second);
-    if (!ms)
-      status = {errc::invalid_argument, "malformed duplex-timeout header '" + it->second + "'"};
+    if (!ms || *ms > max_timeout.count())
+      status = {errc::invalid_argument,
+                "malformed or too large duplex-timeout header '" + it->second + "'"};
     else if (*ms <= 0)
       status = {errc::deadline_exceeded, "the call arrived after its deadline"};
     else
@@ -222,7 +223,8 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     deadline_timer::id expiry = 0;
     if (scope->deadline)
       expiry = timer.schedule(*scope->deadline, [weak] {
-        if (auto s = weak.lock()) s->abort({errc::deadline_exceeded, "the call's deadline passed"});
+        if (auto s = weak.lock())
+          s->expire({errc::deadline_exceeded, "the call's deadline passed"});
       });
     if (scope->deadline && clock::now() >= *scope->deadline) {
       status = {errc::deadline_exceeded, "the call's deadline passed before its handler ran"};

@@ -77,6 +77,8 @@ struct call_scope {
   void cancel(error reason);
   // Cancels and ends the channel too (the remote sees `cancelled`).
   void abort(error reason);
+  // The deadline passed: cancels the handler and ends the call with `reason` as its status.
+  void expire(error reason);
   void end();
 };
 

@@ -1,7 +1,13 @@
 // The headers and trailers that map a call onto a channel (docs/PROTOCOL.md, "RPC").
 #pragma once
 
+#include <chrono>
+
 namespace duplex::rpc::detail {
+
+// The largest duplex-timeout (2^40 ms, about 35 years): larger values are malformed, and a
+// caller's longer timeout means no deadline.
+inline constexpr std::chrono::milliseconds max_timeout{1LL << 40};
 
 inline constexpr const char* timeout_header = "duplex-timeout";      // remaining ms, decimal
 inline constexpr const char* oneway_header = "duplex-oneway";        // "1": send nothing back

@@ -15,10 +15,20 @@ frames are read whenever the application waits for something (`Connection.poll`,
     ch.recv()   # Event("end")
     conn.close()
 
+RPC (§11) is a convention on top of channels:
+
+    conn.call_unary("calc/add", {"a": 2, "b": 40}, timeout_ms=500)   # {"sum": 42}
+    for reply in conn.call_server_stream("count/up", {"n": 3}):      # {"i": 0}, {"i": 1}, ...
+        ...
+
+A call that ends with a status other than ok raises RpcError (code, message, trailers).
+
 Requires python3-zmq and python3-msgpack.
 """
 
 import contextlib
+import json
+import math
 import os
 import time
 import uuid
@@ -41,6 +51,10 @@ KIND_NAMES = {
 OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, \
     PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, \
     UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED = range(17)
+STATUS_NAMES = (
+    "ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
+    "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted",
+    "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated")
 
 # A DATA frame costs its payload plus this much credit (§5).
 MESSAGE_OVERHEAD = 16
@@ -77,6 +91,16 @@ class Timeout(Exception):
 
 class ConnectionClosed(Exception):
     """The connection ended with BYE (sent or received)."""
+
+
+class RpcError(Exception):
+    """A call ended with a status other than ok (§11, "Status")."""
+
+    def __init__(self, code, message, trailers=None):
+        super().__init__("%s (%d): %s" % (STATUS_NAMES[status(code)], code, message))
+        self.code = code
+        self.message = message
+        self.trailers = trailers or {}  # the callee's TRAILERS, if it sent any
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,6 +458,139 @@ class Channel:
 
 
 # ---------------------------------------------------------------------------------------------
+# RPC (§11): a call is a top-level channel named "service/method".
+
+MSGPACK_CONTENT_TYPE = "application/msgpack"
+JSON_CONTENT_TYPE = "application/json"
+
+
+def encode_payload(value, content_type=MSGPACK_CONTENT_TYPE):
+    """A typed value to the call's codec (§4 content-type): msgpack maps, or JSON text."""
+    if content_type == JSON_CONTENT_TYPE:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def decode_payload(payload, content_type=MSGPACK_CONTENT_TYPE):
+    if content_type == JSON_CONTENT_TYPE:
+        return json.loads(payload.decode("utf-8"))
+    return msgpack.unpackb(payload, raw=False)
+
+
+def status_from_trailers(trailers):
+    """(code, message) from duplex-status / duplex-message; an absent status is ok."""
+    raw_code = trailers.get("duplex-status", b"0")
+    message = trailers.get("duplex-message", b"").decode("utf-8", "replace")
+    text = raw_code.decode("ascii", "replace")
+    if not text.isdigit():  # not a decimal status: the callee broke §11
+        return UNKNOWN, "malformed duplex-status %r: %s" % (raw_code, message)
+    return status(int(text)), message
+
+
+class Call:
+    """One call from this client: its channel, codec, deadline and, once known, its status.
+
+    Create with Connection.call(). Waits end at the call's deadline (then the call fails with
+    deadline_exceeded and is cancelled) or, without a deadline, after `wait` seconds for any
+    one response (then Timeout).
+    """
+
+    def __init__(self, conn, method, timeout_ms=None, headers=None, content_type=None,
+                 oneway=False, wait=5.0):
+        if "/" not in method:
+            raise ValueError("a method is named \"service/method\", got %r" % method)
+        headers = dict(headers or {})
+        if content_type is not None:
+            headers["content-type"] = content_type
+        given_type = headers.get("content-type", MSGPACK_CONTENT_TYPE)
+        self.content_type = given_type.decode() if isinstance(given_type, bytes) else given_type
+        if timeout_ms is not None:
+            if timeout_ms <= 0:
+                raise RpcError(DEADLINE_EXCEEDED, "the deadline passed before the call started")
+            headers["duplex-timeout"] = str(math.ceil(timeout_ms))  # remaining, rounded up
+        if oneway:
+            headers["duplex-oneway"] = "1"
+        self.method = method
+        self.timeout_ms = timeout_ms
+        self.deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000.0
+        self.wait = wait
+        self.trailers = {}
+        self.status = None  # (code, message) once the callee's stream ended
+        self.channel = conn.open(method, headers)
+
+    def _expired(self):
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _time_left(self):
+        if self.deadline is None:
+            return self.wait
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _give_up(self):
+        """A wait ran out: at our deadline the call failed, otherwise the caller stops waiting.
+        Either way the callee is told with CANCEL cancelled."""
+        if not self.channel.closed:
+            self.channel.cancel(CANCELLED, "the caller stopped waiting")
+        if self._expired():
+            self.status = (DEADLINE_EXCEEDED, "the deadline of %s ms passed" % self.timeout_ms)
+            raise RpcError(*self.status)
+        raise Timeout("%s: no answer within %.1f s" % (self.method, self.wait))
+
+    # ---- the caller's stream ----
+
+    def send(self, value):
+        """Sends one request message, waiting for credit (§5) until the deadline."""
+        try:
+            self.channel.send(encode_payload(value, self.content_type), self._time_left())
+        except Timeout:
+            self._give_up()
+
+    def end(self):
+        self.channel.end()
+
+    # ---- the callee's stream ----
+
+    def next_event(self):
+        """The callee's next Event (data, trailers, end, error or cancel), within the wait."""
+        try:
+            return self.channel.recv(self._time_left())
+        except Timeout:
+            self._give_up()
+
+    def responses(self):
+        """Yields each decoded response in order; at the end raises RpcError unless the status
+        is ok. Stopping early cancels the call."""
+        try:
+            while True:
+                event = self.next_event()
+                if event.kind == "data":
+                    yield decode_payload(event.payload, self.content_type)
+                elif event.kind == "trailers":
+                    self.trailers = event.trailers
+                else:
+                    self._finish(event)
+                    return
+        finally:
+            if not self.channel.closed:
+                self.channel.cancel(CANCELLED, "the caller stopped reading")
+
+    def _finish(self, event):
+        """The callee's stream ended: its status comes from ERROR (or CANCEL), else from the
+        trailers."""
+        if event.kind == "end":
+            self.status = status_from_trailers(self.trailers)
+        elif event.kind == "cancel" and self._expired():
+            # Aborted after our deadline: the call failed at the deadline (the callee, whose
+            # deadline comes later, may have cancelled it at its own).
+            self.status = (DEADLINE_EXCEEDED, "the deadline of %s ms passed (then %s)"
+                           % (self.timeout_ms, event.message))
+        else:  # "error" or "cancel"
+            self.status = (event.code, event.message)
+        if self.status[0] != OK:
+            raise RpcError(self.status[0], self.status[1], self.trailers)
+
+
+# ---------------------------------------------------------------------------------------------
 # Connections (§1, §3)
 
 
@@ -706,6 +863,56 @@ class Connection:
         self.used_ids.add(channel_id)
         self.send_frame([OPEN, channel_id, parent, service, headers])
         return channel
+
+    # ---- RPC (§11) ----
+
+    def call(self, method, timeout_ms=None, headers=None, content_type=None, oneway=False,
+             wait=5.0):
+        """Opens a call and returns its Call; the caller writes requests and reads responses."""
+        return Call(self, method, timeout_ms, headers, content_type, oneway, wait)
+
+    def _start(self, method, request, **options):
+        """A call with one request: OPEN, DATA and END in one batch."""
+        with self.batch():
+            call = self.call(method, **options)
+            call.send(request)
+            call.end()
+        return call
+
+    def call_unary(self, method, request, timeout_ms=None, headers=None, content_type=None,
+                   wait=5.0):
+        """Calls a unary method; returns the decoded response or raises RpcError."""
+        call = self._start(method, request, timeout_ms=timeout_ms, headers=headers,
+                           content_type=content_type, wait=wait)
+        responses = list(call.responses())
+        if len(responses) != 1:
+            raise RpcError(INTERNAL, "%s: a unary call got %d responses" % (method, len(responses)),
+                           call.trailers)
+        return responses[0]
+
+    def call_server_stream(self, method, request, timeout_ms=None, headers=None,
+                           content_type=None, wait=5.0):
+        """Starts a server-streaming call; returns an iterator over the decoded responses that
+        raises RpcError after the last one unless the status is ok."""
+        call = self._start(method, request, timeout_ms=timeout_ms, headers=headers,
+                           content_type=content_type, wait=wait)
+        return call.responses()
+
+    def call_oneway(self, method, request, headers=None, content_type=None, wait=5.0):
+        """Fire-and-forget: sends the request and waits for the callee's END, which comes
+        before its handler runs; there is no status. Raises RpcError if the call is refused."""
+        call = self._start(method, request, headers=headers, content_type=content_type,
+                           oneway=True, wait=wait)
+        while True:
+            event = call.next_event()
+            if event.kind == "data":
+                call.channel.cancel(CANCELLED, "a oneway call gets no answer")
+                raise ProtocolError("%s: oneway call answered with %r" % (method, event))
+            if event.kind == "trailers":  # only with a refusal (ERROR follows)
+                call.trailers = event.trailers
+                continue
+            call._finish(event)
+            return call
 
     def close(self):
         self.socket.close(linger=0)

@@ -1,6 +1,6 @@
 // A Duplex server for the Python protocol test (test_protocol.py), built on the public API only.
 //
-//   protocol_peer <endpoint>
+//   protocol_peer <endpoint> [--no-rpc]
 //
 // Binds <endpoint> (e.g. tcp://127.0.0.1:0), prints the bound endpoint as one line on stdout and
 // serves until stdin reaches EOF or SIGTERM/SIGINT arrives. Services:
@@ -16,6 +16,22 @@
 //   cancel_seen  writes "yes" if a wait_cancel channel saw `cancelled` (waits up to 3 s for it),
 //                otherwise "no", then ENDs
 //
+// Unless --no-rpc is given (then other names are refused with CANCEL unimplemented), every other
+// service name goes to an rpc::node (peer::handle_default), which serves the built-in services
+// (duplex.reflect, duplex.health, duplex.ping) and these, typed as msgpack maps (or JSON by
+// content-type):
+//
+//   calc/add     unary          {a, b} -> {sum}
+//   calc/fail    unary          {code} -> status `code` (1..16) with the message FAIL_MESSAGE
+//   count/up     server_stream  {n, fail_at?} -> {i} for i in 0..n-1, trailer count-sent: n;
+//                               with fail_at = k: k messages, then status aborted (10)
+//   slow/sleep   unary          {} -> {} once cancelled (deadline, CANCEL), at most after 10 s
+//   slow/runs    unary          {} -> {started, finished, waited_ms, reason}: slow/sleep runs
+//                               so far, waiting up to 3 s for running ones to finish; the last
+//                               one's wait and cancel reason
+//   notes/post   unary          {text} -> {}: remembers text (for fire-and-forget calls)
+//   notes/list   unary          {} -> {texts}
+//
 // The peer's id is "protocol-peer", its max_payload 32 KiB and its channel window 64 KiB, so
 // that a few messages exceed a window and CREDIT frames are exercised.
 #include <poll.h>
@@ -26,13 +42,18 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "duplex/duplex.hpp"
+#include "duplex/rpc.hpp"
 
 namespace {
 
@@ -143,6 +164,157 @@ void cancel_seen(duplex::channel ch, cancel_record& record) {
   }
 }
 
+// ---- RPC services ----
+
+using namespace std::chrono_literals;
+using duplex::rpc::call_context;
+using duplex::rpc::empty_message;
+
+// Control characters, a BMP character and one outside the BMP: must survive byte-exact.
+const char* const FAIL_MESSAGE = "\t\n\r \u263a \U0001F608";
+
+struct add_request {
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+  MSGPACK_DEFINE_MAP(a, b)
+};
+struct add_reply {
+  std::int64_t sum = 0;
+  MSGPACK_DEFINE_MAP(sum)
+};
+struct fail_request {
+  int code = 2;
+  MSGPACK_DEFINE_MAP(code)
+};
+struct count_request {
+  std::int64_t n = 0;
+  std::int64_t fail_at = -1;
+  MSGPACK_DEFINE_MAP(n, fail_at)
+};
+struct count_reply {
+  std::int64_t i = 0;
+  MSGPACK_DEFINE_MAP(i)
+};
+struct sleep_report {
+  std::int64_t started = 0;
+  std::int64_t finished = 0;
+  std::int64_t waited_ms = -1;
+  int reason = 0;
+  MSGPACK_DEFINE_MAP(started, finished, waited_ms, reason)
+};
+struct note {
+  std::string text;
+  MSGPACK_DEFINE_MAP(text)
+};
+struct note_list {
+  std::vector<std::string> texts;
+  MSGPACK_DEFINE_MAP(texts)
+};
+
+// What slow/sleep handlers did, for slow/runs: lets a test see whether a handler ran and how
+// long it waited for its deadline, from the server's side.
+struct sleep_record {
+  std::mutex mutex;
+  std::condition_variable changed;
+  sleep_report report;
+
+  void start() {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++report.started;
+  }
+  void finish(std::chrono::steady_clock::duration waited, duplex::errc reason) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++report.finished;
+      report.waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+      report.reason = static_cast<int>(reason);
+    }
+    changed.notify_all();
+  }
+  sleep_report settled(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait_for(lock, timeout, [this] { return report.finished == report.started; });
+    return report;
+  }
+};
+
+struct note_board {
+  std::mutex mutex;
+  std::vector<std::string> texts;
+};
+
+duplex::rpc::service calc_service() {
+  duplex::rpc::service calc("calc", "Integer arithmetic for the Python client", "1.0.0");
+  calc.unary<add_request, add_reply>(
+      {"add", "Adds two integers", "AddRequest", "AddReply"},
+      [](const add_request& r, call_context&) -> duplex::result<add_reply> {
+        return add_reply{r.a + r.b};
+      });
+  calc.unary<fail_request, empty_message>(
+      {"fail", "Fails with the requested status code", "FailRequest", "Empty"},
+      [](const fail_request& r, call_context&) -> duplex::result<empty_message> {
+        if (r.code < 1 || r.code > 16)
+          return duplex::error{duplex::errc::invalid_argument, "code must be 1..16"};
+        return duplex::error{static_cast<duplex::errc>(r.code), FAIL_MESSAGE};
+      });
+  return calc;
+}
+
+duplex::rpc::service count_service() {
+  duplex::rpc::service count("count", "Server-streaming counter");
+  count.server_stream<count_request, count_reply>(
+      {"up", "Streams {i} for i in 0..n-1", "CountRequest", "CountReply"},
+      [](const count_request& r, duplex::rpc::writer<count_reply>& out,
+         call_context& ctx) -> duplex::result<void> {
+        for (std::int64_t i = 0; i < r.n; ++i) {
+          if (i == r.fail_at)
+            return duplex::error{duplex::errc::aborted, "stopped at " + std::to_string(i)};
+          auto written = out.write(count_reply{i});
+          if (!written) return written.error();
+        }
+        ctx.set_trailer("count-sent", std::to_string(r.n));
+        return {};
+      });
+  return count;
+}
+
+duplex::rpc::service slow_service(sleep_record& record) {
+  duplex::rpc::service slow("slow", "Waits for cancellation, for deadline tests");
+  slow.unary<empty_message, empty_message>(
+      {"sleep", "Returns once cancelled, at most after 10 s", "Empty", "Empty"},
+      [&record](const empty_message&, call_context& ctx) -> duplex::result<empty_message> {
+        record.start();
+        const auto started = std::chrono::steady_clock::now();
+        ctx.wait_cancelled(10s);
+        record.finish(std::chrono::steady_clock::now() - started, ctx.cancel_reason().code);
+        return empty_message{};
+      });
+  slow.unary<empty_message, sleep_report>(
+      {"runs", "What slow/sleep handlers did so far", "Empty", "SleepReport"},
+      [&record](const empty_message&, call_context&) -> duplex::result<sleep_report> {
+        return record.settled(3s);
+      });
+  return slow;
+}
+
+duplex::rpc::service notes_service(note_board& board) {
+  duplex::rpc::service notes("notes", "Remembers texts, for fire-and-forget calls");
+  notes.unary<note, empty_message>(
+      {"post", "Remembers a text", "Note", "Empty"},
+      [&board](const note& n, call_context&) -> duplex::result<empty_message> {
+        std::lock_guard<std::mutex> lock(board.mutex);
+        board.texts.push_back(n.text);
+        return empty_message{};
+      });
+  notes.unary<empty_message, note_list>(
+      {"list", "The texts posted so far", "Empty", "NoteList"},
+      [&board](const empty_message&, call_context&) -> duplex::result<note_list> {
+        std::lock_guard<std::mutex> lock(board.mutex);
+        return note_list{board.texts};
+      });
+  return notes;
+}
+
 // Waits for stdin EOF or a signal.
 void wait_for_exit() {
   pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
@@ -163,8 +335,9 @@ void wait_for_exit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: " << argv[0] << " <endpoint>\n";
+  const bool with_rpc = !(argc == 3 && std::string_view(argv[2]) == "--no-rpc");
+  if (argc != 2 && with_rpc) {
+    std::cerr << "usage: " << argv[0] << " <endpoint> [--no-rpc]\n";
     return 2;
   }
   if (::pipe(signal_pipe) != 0) {
@@ -195,6 +368,20 @@ int main(int argc, char** argv) {
                 [&cancels](duplex::channel ch) { wait_cancel(std::move(ch), cancels); });
   server.handle("cancel_seen",
                 [&cancels](duplex::channel ch) { cancel_seen(std::move(ch), cancels); });
+
+  // Declared after the peer so that the node goes first (the peer must outlive it).
+  sleep_record sleeps;
+  note_board notes;
+  duplex::rpc::service_registry services;
+  for (const auto& added : {services.add(calc_service()), services.add(count_service()),
+                            services.add(slow_service(sleeps)), services.add(notes_service(notes))}) {
+    if (!added) {
+      std::cerr << "registering the services: " << added.error() << "\n";
+      return 1;
+    }
+  }
+  std::optional<duplex::rpc::node> rpc;
+  if (with_rpc) rpc.emplace(server, services);  // serves every service without its own handler
 
   auto bound = server.bind(argv[1]);
   if (!bound) {

@@ -7,6 +7,8 @@ Starts protocol_peer on tcp://127.0.0.1:0, runs every scenario (or the named one
 bounded waits and exits non-zero naming each scenario that failed. -v logs every frame.
 """
 
+import contextlib
+import json
 import os
 import select
 import signal
@@ -24,6 +26,8 @@ import duplex_client as dc  # noqa: E402
 SERVER_ID = "protocol-peer"
 SERVER_WINDOW = 64 << 10
 SERVER_MAX_PAYLOAD = 32 << 10
+# The status message of calc/fail: must arrive byte-exact.
+FAIL_MESSAGE = "\t\n\r \u263a \U0001F608"
 
 WAIT = 5.0           # the longest any single wait may take
 WHOLE_TEST = 50      # watchdog for the whole run, seconds
@@ -31,6 +35,7 @@ WHOLE_TEST = 50      # watchdog for the whole run, seconds
 VERBOSE = False
 SCENARIOS = []
 SERVER = None        # the protocol_peer process (for the shutdown scenario)
+PEER_PATH = None     # to start more of them
 
 
 def scenario(function):
@@ -55,6 +60,36 @@ def log(line):
     print("    " + line, flush=True)
 
 
+def read_endpoint(process):
+    """The endpoint a protocol_peer prints once it is bound."""
+    ready, _, _ = select.select([process.stdout], [], [], WAIT)
+    if not ready:
+        raise Failure("protocol_peer printed no endpoint within %.0f s" % WAIT)
+    endpoint = process.stdout.readline().decode().strip()
+    if not endpoint.startswith("tcp://"):
+        raise Failure("protocol_peer printed %r instead of an endpoint" % endpoint)
+    return endpoint
+
+
+@contextlib.contextmanager
+def other_peer(*options):
+    """Another protocol_peer (e.g. --no-rpc) for one scenario; yields its endpoint."""
+    process = subprocess.Popen([PEER_PATH, "tcp://127.0.0.1:0"] + list(options),
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        yield read_endpoint(process)
+    finally:
+        process.stdin.close()  # EOF: it shuts down
+        try:
+            process.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise Failure("protocol_peer %s did not exit on stdin EOF" % " ".join(options))
+        finally:
+            process.stdout.close()
+
+
 def connect(endpoint, hello=True, **options):
     conn = dc.Connection(endpoint, log=log if VERBOSE else None, **options)
     if hello:
@@ -75,6 +110,31 @@ def no_violations(conn):
 
 def frames_for(conn, channel_id):
     return [dc.describe(f) for f in conn.stray if f[1] == channel_id]
+
+
+def expect_status(code, run, what):
+    """Runs run() and returns the RpcError it must raise with `code`."""
+    try:
+        result = run()
+    except dc.RpcError as exc:
+        equal(exc.code, code, "%s: status code (message %r)" % (what, exc.message))
+        return exc
+    raise Failure("%s: expected status %d, got the response %r" % (what, code, result))
+
+
+def start_call(conn, method, requests, **options):
+    """A call sending `requests` then END, in one batch; returns its dc.Call."""
+    with conn.batch():
+        call = conn.call(method, wait=WAIT, **options)
+        for request in requests:
+            call.send(request)
+        call.end()
+    return call
+
+
+def sleep_runs(conn):
+    """What slow/sleep handlers did so far, as the server saw it."""
+    return conn.call_unary("slow/runs", {}, wait=WAIT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +348,13 @@ def cancel_wait_cancel(endpoint):
 
 @scenario
 def unknown_service_refused(endpoint):
+    """§4 and §10: a peer without an RPC node refuses an OPEN for an unknown service with
+    CANCEL unimplemented (with one, §11 answers: see rpc_channel_name_without_slash)."""
+    with other_peer("--no-rpc") as plain:
+        refused_right_away(plain)
+
+
+def refused_right_away(endpoint):
     conn = connect(endpoint)
     try:
         started = time.monotonic()
@@ -641,6 +708,341 @@ def info_ping_before_hello(endpoint):
         conn.close()
 
 
+# ---------------------------------------------------------------------------------------------
+# RPC (§11), against the rpc::node of protocol_peer
+
+
+@scenario
+def rpc_unary_ok(endpoint):
+    conn = connect(endpoint)
+    try:
+        equal(conn.call_unary("calc/add", {"a": 2, "b": 40}, timeout_ms=500, wait=WAIT),
+              {"sum": 42}, "calc/add")
+        equal(conn.call_unary("calc/add", {"a": -5, "b": 2 ** 40}, wait=WAIT),
+              {"sum": 2 ** 40 - 5}, "calc/add with a negative and a wide integer")
+        # The §11 example, frame by frame: DATA, TRAILERS {duplex-status: "0"}, END.
+        call = start_call(conn, "calc/add", [{"a": 2, "b": 40}], timeout_ms=500)
+        equal(call.channel.headers, {"duplex-timeout": b"500"}, "the call's headers")
+        equal(dc.encode_payload({"a": 2, "b": 40}), b"\x82\xa1a\x02\xa1b\x28",
+              "the request payload of the example")
+        events = [call.next_event() for _ in range(3)]
+        equal([e.kind for e in events], ["data", "trailers", "end"], "the callee's stream")
+        equal(events[0].payload, b"\x81\xa3sum\x2a", "the response payload")
+        equal(events[1].trailers, {"duplex-status": b"0"}, "the trailers on success")
+        conn.drain(0.2)
+        equal(frames_for(conn, call.channel.id), [], "frames after the status")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_channel_name_without_slash(endpoint):
+    """With an RPC node serving every unhandled name, a name that is no "service/method" gets
+    §11's unimplemented status rather than §4's CANCEL."""
+    conn = connect(endpoint)
+    try:
+        with conn.batch():
+            ch = conn.open("no_such_service")
+            ch.send(b"ignored")
+            ch.end()
+        received, last = ch.recv_all(WAIT)
+        equal((received, last.kind, last.code), ([], "error", dc.UNIMPLEMENTED),
+              "the answer to OPEN no_such_service")
+        check("no_such_service" in last.message, "names the service: %r" % last.message)
+        equal(ch.trailers, {"duplex-status": b"12", "duplex-message": last.message.encode()},
+              "the trailers before ERROR")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_unary_json(endpoint):
+    conn = connect(endpoint)
+    try:
+        equal(conn.call_unary("calc/add", {"a": 2, "b": 40}, content_type="application/json",
+                              wait=WAIT), {"sum": 42}, "calc/add in JSON")
+        call = start_call(conn, "calc/add", [{"a": 1, "b": 2}], content_type="application/json")
+        event = expect_event(call.channel, "data")
+        equal(json.loads(event.payload.decode("utf-8")), {"sum": 3},
+              "the response is JSON text: %r" % event.payload)
+        error = expect_status(dc.PERMISSION_DENIED, lambda: conn.call_unary(
+            "calc/fail", {"code": 7}, content_type="application/json", wait=WAIT),
+            "calc/fail in JSON")
+        equal(error.message, FAIL_MESSAGE, "status message in JSON")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_unknown_service_and_method(endpoint):
+    conn = connect(endpoint)
+    try:
+        no_service = expect_status(dc.UNIMPLEMENTED, lambda: conn.call_unary(
+            "nope/add", {}, wait=WAIT), "an unknown service")
+        no_method = expect_status(dc.UNIMPLEMENTED, lambda: conn.call_unary(
+            "calc/mul", {}, wait=WAIT), "an unknown method")
+        check(no_service.message != no_method.message,
+              "the same message for both: %r" % no_service.message)
+        check("nope" in no_service.message, "names the service: %r" % no_service.message)
+        check("mul" in no_method.message, "names the method: %r" % no_method.message)
+        for error in (no_service, no_method):
+            equal(error.trailers, {"duplex-status": b"12",
+                                   "duplex-message": error.message.encode("utf-8")},
+                  "the trailers before ERROR")
+        log("unknown service: %r; unknown method: %r" % (no_service.message, no_method.message))
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_error_status_byte_exact(endpoint):
+    conn = connect(endpoint)
+    try:
+        for code in (dc.PERMISSION_DENIED, dc.INTERNAL, dc.UNAUTHENTICATED):
+            error = expect_status(code, lambda: conn.call_unary(
+                "calc/fail", {"code": code}, wait=WAIT), "calc/fail with %d" % code)
+            expected = FAIL_MESSAGE.encode("utf-8")
+            equal(error.message.encode("utf-8"), expected, "the ERROR message bytes")
+            equal(error.trailers.get("duplex-message"), expected, "duplex-message bytes")
+            equal(error.trailers.get("duplex-status"), str(code).encode(), "duplex-status")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_server_stream_in_order_with_flow_control(endpoint):
+    window, max_payload = 4096, 1024
+    conn = connect(endpoint, window=window, max_payload=max_payload)
+    try:
+        count = 1000
+        call = start_call(conn, "count/up", [{"n": count}])
+        ch = call.channel
+        # Without consuming, the server fills our window exactly, then waits for CREDIT.
+        costs = [len(dc.encode_payload({"i": i})) + dc.MESSAGE_OVERHEAD for i in range(count)]
+        fits = 0
+        while sum(costs[:fits + 1]) <= window:
+            fits += 1
+        conn.wait_for(lambda: ch.received_messages >= fits or conn.violations, WAIT,
+                      "%d streamed responses" % fits)
+        conn.drain(0.3)
+        no_violations(conn)
+        equal(ch.received_messages, fits, "responses sent before waiting for CREDIT")
+        responses = list(call.responses())
+        equal(responses, [{"i": i} for i in range(count)], "the responses, in order")
+        equal(call.trailers, {"count-sent": str(count).encode(), "duplex-status": b"0"},
+              "the handler's trailers plus duplex-status")
+        check(ch.credit_returned >= sum(costs) - window, "credit returned: %d" % ch.credit_returned)
+        check(ch.max_outstanding <= window, "outstanding credit %d" % ch.max_outstanding)
+        no_violations(conn)
+        log("%d responses through a %d-byte window; %d bytes of credit returned"
+            % (count, window, ch.credit_returned))
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_server_stream_iterator_and_failure(endpoint):
+    conn = connect(endpoint)
+    try:
+        replies = conn.call_server_stream("count/up", {"n": 1000}, timeout_ms=5000, wait=WAIT)
+        equal([r["i"] for r in replies], list(range(1000)), "count/up 1000")
+        received = []
+        def consume():
+            for reply in conn.call_server_stream("count/up", {"n": 10, "fail_at": 3}, wait=WAIT):
+                received.append(reply)
+        error = expect_status(dc.ABORTED, consume, "count/up failing at 3")
+        equal(received, [{"i": 0}, {"i": 1}, {"i": 2}], "responses before the status")
+        equal(error.message, "stopped at 3", "the status message")
+        no_violations(conn)
+    finally:
+        conn.close()
+    # Stopping early cancels the call (a small window keeps the server from sending it all).
+    conn = connect(endpoint, window=4096, max_payload=1024)
+    try:
+        replies = conn.call_server_stream("count/up", {"n": 100000}, wait=WAIT)
+        equal(next(replies), {"i": 0}, "the first response")
+        replies.close()
+        check(not conn.channels, "a call left open after the caller stopped reading")
+        conn.ping(11, WAIT)
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_deadline_exceeded(endpoint):
+    """A 100 ms deadline: the caller fails the call with deadline_exceeded, never earlier, and
+    cancels it; the handler is cancelled about then too."""
+    conn = connect(endpoint)
+    try:
+        started = time.monotonic()
+        error = expect_status(dc.DEADLINE_EXCEEDED, lambda: conn.call_unary(
+            "slow/sleep", {}, timeout_ms=100, wait=WAIT), "slow/sleep with a 100 ms deadline")
+        elapsed = time.monotonic() - started
+        check(0.1 <= elapsed < 1.0, "deadline_exceeded after %.1f ms" % (elapsed * 1000))
+        runs = sleep_runs(conn)
+        equal(runs["started"], runs["finished"], "slow/sleep handlers all finished")
+        # Whichever comes first ends the handler: our CANCEL (sent at our deadline) or the
+        # server's own deadline (its clock starts when the call arrives, a little later).
+        check(runs["reason"] in (dc.CANCELLED, dc.DEADLINE_EXCEEDED),
+              "the handler's cancel reason: %d" % runs["reason"])
+        check(90 <= runs["waited_ms"] < 1000, "the handler waited %d ms" % runs["waited_ms"])
+        log("%r after %.1f ms; the handler waited %d ms (reason %d)"
+            % (error.message, elapsed * 1000, runs["waited_ms"], runs["reason"]))
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_deadline_at_the_callee(endpoint):
+    """duplex-timeout alone (the client keeps no deadline): the server cancels its handler at
+    its own deadline, not before 100 ms, and ends the call."""
+    conn = connect(endpoint)
+    try:
+        before = sleep_runs(conn)
+        call = start_call(conn, "slow/sleep", [{}], headers={"duplex-timeout": "100"})
+        started = time.monotonic()
+        received, last = call.channel.recv_all(WAIT)
+        elapsed = time.monotonic() - started
+        equal(received, [], "responses")
+        check(0.1 <= elapsed < 2.0, "the call ended after %.1f ms" % (elapsed * 1000))
+        # §11 does not say what the callee sends at its deadline: only logged.
+        log("the callee's answer at its deadline, after %.1f ms: %r%s"
+            % (elapsed * 1000, last, " after %r" % call.channel.trailers
+               if call.channel.trailers else ""))
+        check(last.kind in ("error", "cancel") and last.code != dc.OK,
+              "the call ended without a failure: %r" % last)
+        after = sleep_runs(conn)
+        equal((after["started"], after["finished"]), (before["started"] + 1,) * 2,
+              "slow/sleep runs (before: %r)" % before)
+        check(95 <= after["waited_ms"] < 2000,
+              "the handler waited %d ms for its 100 ms deadline" % after["waited_ms"])
+        equal(after["reason"], dc.DEADLINE_EXCEEDED, "the handler's cancel reason")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_timeout_zero_skips_the_handler(endpoint):
+    conn = connect(endpoint)
+    try:
+        before = sleep_runs(conn)
+        for value in ("0", "-1"):  # ≤ 0: deadline_exceeded without running the handler
+            error = expect_status(dc.DEADLINE_EXCEEDED, lambda: conn.call_unary(
+                "slow/sleep", {}, headers={"duplex-timeout": value}, wait=WAIT),
+                "duplex-timeout %s" % value)
+            equal(error.trailers.get("duplex-status"), b"4", "duplex-status")
+        for value in ("soon", "1.5", ""):  # malformed: invalid_argument
+            expect_status(dc.INVALID_ARGUMENT, lambda: conn.call_unary(
+                "slow/sleep", {}, headers={"duplex-timeout": value}, wait=WAIT),
+                "duplex-timeout %r" % value)
+        equal(sleep_runs(conn)["started"], before["started"], "slow/sleep runs")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_caller_cancels(endpoint):
+    conn = connect(endpoint)
+    try:
+        before = sleep_runs(conn)
+        call = start_call(conn, "slow/sleep", [{}])
+        conn.drain(0.2)  # the handler is waiting
+        call.channel.cancel(dc.CANCELLED, "the caller cancels")
+        after = sleep_runs(conn)
+        equal(after["finished"], before["finished"] + 1, "slow/sleep runs finished")
+        equal(after["reason"], dc.CANCELLED, "the handler's cancel reason")
+        check(after["waited_ms"] < 2000, "the handler waited %d ms" % after["waited_ms"])
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_oneway_gets_only_end(endpoint):
+    conn = connect(endpoint)
+    try:
+        text = "oneway %s" % conn.session_id
+        call = conn.call_oneway("notes/post", {"text": text}, wait=WAIT)
+        ch = call.channel
+        equal((ch.received_messages, ch.received_trailers, ch.recv_ended), (0, False, True),
+              "(DATA, TRAILERS, END) of a oneway call")
+        equal(call.channel.headers["duplex-oneway"], b"1", "duplex-oneway sent")
+        conn.wait_for(lambda: text in conn.call_unary("notes/list", {}, wait=WAIT)["texts"],
+                      WAIT, "the oneway handler to run")
+        conn.drain(0.2)
+        equal(frames_for(conn, ch.id), [], "frames after END")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_wrong_number_of_requests(endpoint):
+    conn = connect(endpoint)
+    try:
+        for requests in ([], [{"a": 1, "b": 1}] * 2):
+            call = start_call(conn, "calc/add", requests)
+            expect_status(dc.INVALID_ARGUMENT, lambda: list(call.responses()),
+                          "calc/add with %d requests" % len(requests))
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def rpc_builtin_services(endpoint):
+    conn = connect(endpoint)
+    try:
+        listed = conn.call_unary("duplex.reflect/list", {}, wait=WAIT)
+        services = {s["name"]: s for s in listed["services"]}
+        for name in ("calc", "count", "slow", "notes", "duplex.reflect", "duplex.health",
+                     "duplex.ping"):
+            check(name in services, "duplex.reflect/list lacks %s: %r" % (name, sorted(services)))
+        equal(sorted(services["calc"]["methods"]), ["add", "fail"], "calc's methods")
+        equal(services["calc"]["version"], "1.0.0", "calc's version")
+        ping = conn.call_unary("duplex.ping/ping", {}, wait=WAIT)
+        equal(ping, {"peer_id": SERVER_ID, "session_id": conn.remote["session_id"]},
+              "duplex.ping/ping")
+        described = conn.call_unary("duplex.reflect/describe", {"service": "count"}, wait=WAIT)
+        up = described["methods"][0]
+        equal((up["name"], up["shape"], up["request_fields"], up["response_fields"]),
+              ("up", "server_stream", ["n", "fail_at"], ["i"]), "count/up described")
+        expect_status(dc.NOT_FOUND, lambda: conn.call_unary(
+            "duplex.reflect/describe", {"service": "nope"}, wait=WAIT), "describe nope")
+        equal(conn.call_unary("duplex.health/check", {"service": ""}, wait=WAIT),
+              {"status": "serving"}, "duplex.health/check of the node")
+        expect_status(dc.NOT_FOUND, lambda: conn.call_unary(
+            "duplex.health/check", {"service": "nope"}, wait=WAIT), "health of nope")
+        no_violations(conn)
+    finally:
+        conn.close()
+
+
+@scenario
+def info_rpc_open_questions(endpoint):
+    """Cases §11 leaves open: only logs what the C++ peer does."""
+    conn = connect(endpoint)
+    try:
+        oneway = start_call(conn, "calc/mul", [{}], oneway=True)
+        conn.drain(0.2)
+        log("oneway call to an unknown method -> %r" % (oneway.channel.events,))
+        refused = start_call(conn, "slow/sleep", [{}], headers={"duplex-timeout": "later"})
+        conn.drain(0.2)
+        log("frames after an early status although our END came with the OPEN -> %r"
+            % frames_for(conn, refused.channel.id))
+    finally:
+        conn.close()
+
+
 @scenario
 def shutdown_cancels_channels_then_bye(endpoint):
     """§9, last because it stops protocol_peer: open channels get CANCEL unavailable, then the
@@ -674,18 +1076,16 @@ def main(argv):
         Failure("the whole test took more than %d s" % WHOLE_TEST)))
     signal.alarm(WHOLE_TEST)
 
-    global SERVER
+    global SERVER, PEER_PATH
+    PEER_PATH = peer_path
     server = SERVER = subprocess.Popen([peer_path, "tcp://127.0.0.1:0"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE)
     failed = []
     try:
-        ready, _, _ = select.select([server.stdout], [], [], WAIT)
-        if not ready:
-            print("FAIL: protocol_peer printed no endpoint within %.0f s" % WAIT)
-            return 1
-        endpoint = server.stdout.readline().decode().strip()
-        if not endpoint.startswith("tcp://"):
-            print("FAIL: protocol_peer printed %r instead of an endpoint" % endpoint)
+        try:
+            endpoint = read_endpoint(server)
+        except Failure as exc:
+            print("FAIL: %s" % exc)
             return 1
         print("protocol_peer bound %s" % endpoint, flush=True)
         for function in SCENARIOS:
