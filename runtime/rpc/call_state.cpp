@@ -229,6 +229,27 @@ result<bytes> finish_unary(call_stream& stream) {
   return std::move(**first);
 }
 
+error failed_write(call_stream& stream, error write_error) {
+  bool ended_here = false;  // e.g. an interceptor refused the request
+  if (stream.valid()) {
+    std::lock_guard<std::mutex> lock(stream.state().mutex);
+    ended_here = stream.state().local_end.has_value();
+  }
+  bool refused_here = ended_here || write_error.code == errc::resource_exhausted ||
+                      write_error.code == errc::invalid_argument ||
+                      write_error.code == errc::deadline_exceeded;
+  if (refused_here) {
+    if (stream.valid() && !stream.state().start_error) {
+      stream.state().end_locally(write_error);
+      stream.state().finish(write_error);
+    }
+    return write_error;
+  }
+  auto status = finish_unary(stream);
+  if (!status) return status.error();
+  return write_error;
+}
+
 void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> done) {
   (void)stream.close_write();
   stream.read_async([stream, done = std::move(done)](result<std::optional<bytes>> first) mutable {
@@ -251,11 +272,8 @@ void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> d
 
 result<bytes> caller::call_raw(std::string method, bytes request, call_options options) {
   auto stream = open_call(std::move(method), std::move(options));
-  if (auto sent = stream.write(std::move(request)); !sent) {
-    auto status = detail::finish_unary(stream);
-    if (!status) return status.error();
-    return sent.error();
-  }
+  if (auto sent = stream.write(std::move(request)); !sent)
+    return detail::failed_write(stream, sent.error());
   return detail::finish_unary(stream);
 }
 

@@ -24,7 +24,7 @@ void call_scope::abort(error reason) {
   if (active && ch) ch->cancel();
 }
 
-void call_scope::expire(error reason) {
+void call_scope::end_with_status(error reason) {
   cancel(reason);
   std::lock_guard<std::mutex> lock(mutex);
   if (!active || !ch) return;

@@ -224,7 +224,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     if (scope->deadline)
       expiry = timer.schedule(*scope->deadline, [weak] {
         if (auto s = weak.lock())
-          s->expire({errc::deadline_exceeded, "the call's deadline passed"});
+          s->end_with_status({errc::deadline_exceeded, "the call's deadline passed"});
       });
     if (scope->deadline && clock::now() >= *scope->deadline) {
       status = {errc::deadline_exceeded, "the call's deadline passed before its handler ran"};
@@ -287,7 +287,8 @@ void node_core::stop() {
     stopping = true;
     running.assign(active.begin(), active.end());
   }
-  for (auto& scope : running) scope->abort({errc::unavailable, "the RPC node is shutting down"});
+  for (auto& scope : running)
+    scope->end_with_status({errc::unavailable, "the RPC node is shutting down"});
   std::unique_lock<std::mutex> lock(active_mutex);
   active_changed.wait(lock, [this] { return active.empty(); });
 }

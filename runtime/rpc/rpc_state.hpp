@@ -77,8 +77,9 @@ struct call_scope {
   void cancel(error reason);
   // Cancels and ends the channel too (the remote sees `cancelled`).
   void abort(error reason);
-  // The deadline passed: cancels the handler and ends the call with `reason` as its status.
-  void expire(error reason);
+  // Cancels the handler and ends the call with `reason` as its status (the deadline passed,
+  // the node is stopping).
+  void end_with_status(error reason);
   void end();
 };
 

@@ -135,4 +135,41 @@ BOOST_AUTO_TEST_CASE(callbacks_nest_three_levels_deep) {
   BOOST_TEST(r->sum == 1 + 10 + 100 + 1000);
 }
 
+BOOST_AUTO_TEST_CASE(a_request_over_max_payload_fails_at_the_caller_with_resource_exhausted) {
+  rpc_pair pair;
+  rpc::service s("echo");
+  s.raw({"echo"}, [](rpc::call_stream& call, rpc::call_context&) -> error {
+    while (true) {
+      auto next = call.read();
+      if (!next) return next.error();
+      if (!*next) return {};
+      if (auto written = call.write(std::move(**next)); !written) return written.error();
+    }
+  });
+  pair.serve(std::move(s));
+  auto raw = pair.caller().call_raw("echo/echo", bytes((4u << 20) + 1, 'x'));
+  BOOST_TEST(raw.code() == errc::resource_exhausted);
+  auto typed = pair.caller().call<blob>("echo/echo", make_blob((4u << 20) + 100));
+  BOOST_TEST(typed.code() == errc::resource_exhausted);
+  auto fits = pair.caller().call_raw("echo/echo", bytes(1000, 'y'));
+  BOOST_REQUIRE(fits.ok());
+  BOOST_TEST(fits->size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_the_serving_node_ends_its_running_calls_with_unavailable) {
+  rpc_pair pair;
+  rpc::service s("slow");
+  s.unary<add_request, add_reply>(
+      {"wait"}, [](const add_request&, rpc::call_context& ctx) -> result<add_reply> {
+        ctx.wait_cancelled(10s);
+        return add_reply{};
+      });
+  pair.serve(std::move(s));
+  auto pending = pair.caller().call_async<add_reply>("slow/wait", add_request{});
+  BOOST_REQUIRE(eventually([&] { return pair.server_node->active_calls() == 1; }));
+  pair.server_node.reset();
+  BOOST_REQUIRE(pending.wait_for(wait_limit) == std::future_status::ready);
+  BOOST_TEST(pending.get().code() == errc::unavailable);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -36,6 +36,9 @@ namespace detail {
 // Half-closes, then reads exactly one response and the end: a unary call's answer.
 result<bytes> finish_unary(call_stream& stream);
 void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> done);
+// The status of a call whose request could not be written: the write's own error when it was
+// refused here (too large, deadline), else the call's status (e.g. unimplemented).
+error failed_write(call_stream& stream, error write_error);
 }  // namespace detail
 
 // A server-streaming call as its caller sees it.
@@ -168,13 +171,9 @@ class caller {
   result<bytes> call_raw(std::string method, bytes request, call_options options = {});
 
  private:
-  // A write that failed: the call's own status says more (e.g. unimplemented) when the
-  // callee already ended it.
   template <class Resp>
   static result<Resp> finish_error(call_stream& stream, const result<void>& sent) {
-    auto status = detail::finish_unary(stream);
-    if (!status) return status.error();
-    return sent.error();
+    return detail::failed_write(stream, sent.error());
   }
 };
 
