@@ -1,0 +1,69 @@
+// A CAF actor exported as the `calc` service. Prints its endpoint, then serves until its
+// standard input closes (or for --for SECONDS).
+//
+//   duplex-example-calc-server [ENDPOINT] [--for SECONDS]
+#include <duplex/duplex.hpp>
+#include <duplex/rpc.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "calc_protocol.hpp"
+
+namespace {
+
+calc::calculator::behavior_type calculator_actor(calc::calculator::pointer self) {
+  auto name = "actor " + std::to_string(self->id());
+  return {
+      [name](calc::add_atom, const calc::operands& x) -> caf::result<calc::outcome> {
+        return calc::outcome{x.a + x.b, name};
+      },
+      [name](calc::divide_atom, const calc::operands& x) -> caf::result<calc::outcome> {
+        if (x.b == 0)
+          return duplex::rpc::to_caf_error({duplex::errc::invalid_argument, "division by zero"});
+        return calc::outcome{x.a / x.b, name};
+      },
+  };
+}
+
+void serve_until_done(int seconds) {
+  if (seconds > 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    return;
+  }
+  std::string ignored;
+  while (std::getline(std::cin, ignored)) {
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string endpoint = "tcp://127.0.0.1:0";
+  int seconds = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--for" && i + 1 < argc)
+      seconds = std::stoi(argv[++i]);
+    else
+      endpoint = arg;
+  }
+  duplex::runtime rt({}, calc::register_types);
+  duplex::peer server(rt, duplex::peer_options{});
+  auto bound = server.bind(endpoint);
+  if (!bound) {
+    std::cerr << bound.error() << "\n";
+    return 1;
+  }
+  auto actor = rt.system().spawn(calculator_actor);
+  duplex::rpc::service_registry services;
+  services.add(
+      duplex::rpc::export_actor("calc", actor, calc::methods(), "A calculator actor", "1.0.0"));
+  duplex::rpc::node rpc(server, services);
+  std::cout << *bound << std::endl;  // the first line: where to connect
+  serve_until_done(seconds);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  return 0;
+}
