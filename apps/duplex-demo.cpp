@@ -1,6 +1,7 @@
 // duplex-demo: a client and two servers in one process (one runtime) show, step by step, what
 // Duplex does: writes queued before any connection, round-robin over servers, a bidirectional
-// stream with half-close and trailers, an error frame, a nested channel and typed payloads.
+// stream with half-close and trailers, an error frame, a nested channel, typed payloads and
+// RPC (a typed call with a callback and a deadline, and a call the other way).
 //
 // It narrates on stdout and exits 0; on any unexpected result it prints what went wrong on
 // stderr and exits 1. Every wait is bounded (wait_limit). The apps test checks the "step N ok"
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "demo/rpc_step.hpp"
 #include "demo/services.hpp"
 #include "demo/support.hpp"
 
@@ -241,6 +243,7 @@ void run_demo(console& out) {
   error_frame(client, out);
   nested_channel(client, done, out);
   typed_payloads(client, out);
+  rpc_calls(client, server_tcp, out);
 }
 
 }  // namespace
@@ -260,6 +263,6 @@ int main() {
       std::cerr << "duplex-demo: FAILED on the server side: " << server_failure << std::endl;
     return 1;
   }
-  out.line("\nduplex-demo: all 6 steps passed");
+  out.line("\nduplex-demo: all 7 steps passed");
   return 0;
 }
