@@ -1,0 +1,31 @@
+# cmake -DPRODUCER=<duplex-example-worker-pool> -DWORKER=<duplex-example-worker>
+#       -P check_worker_pool.cmake
+#
+# Runs the producer with its defaults (3 workers, 10 000 jobs, one worker killed midway),
+# echoes what it printed, and fails unless it exited 0 and reported every job exactly once.
+if(NOT PRODUCER OR NOT WORKER)
+  message(FATAL_ERROR "usage: cmake -DPRODUCER=<path> -DWORKER=<path> -P check_worker_pool.cmake")
+endif()
+
+execute_process(COMMAND ${PRODUCER} --worker ${WORKER}
+  RESULT_VARIABLE exit_status
+  OUTPUT_VARIABLE output
+  ERROR_VARIABLE errors
+  TIMEOUT 50)
+message("${output}")
+if(errors)
+  message("stderr:\n${errors}")
+endif()
+if(NOT exit_status STREQUAL "0")
+  message(FATAL_ERROR "the producer exited with '${exit_status}', expected 0")
+endif()
+
+foreach(expected
+    "killing worker-2 \\(pid [0-9]+\\) with SIGKILL"
+    "summary: jobs 10000, results 10000, retries [1-9][0-9]* \\([^)]*unavailable [1-9]"
+    "verified: each of the 10000 job ids has exactly one result"
+    "worker pool: PASSED")
+  if(NOT output MATCHES "${expected}")
+    message(FATAL_ERROR "the producer did not print '${expected}'")
+  endif()
+endforeach()
