@@ -52,7 +52,10 @@ void deadline_timer::run(std::shared_ptr<queue> q) {
     }
     auto next = q->due.begin();
     if (clock::now() < next->first.first) {
-      q->changed.wait_until(lock, next->first.first);
+      // A copy: wait_until reads its time point after waking, when cancel() may have erased
+      // the entry.
+      auto when = next->first.first;
+      q->changed.wait_until(lock, when);
       continue;
     }
     auto callback = std::move(next->second);

@@ -255,8 +255,11 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     trailers = scope->trailers;
   }
   scope->end();
-  if (cancelled) status = *cancelled;  // the caller will not read it; the interceptors do
-  if (!scope->oneway && !cancelled) {
+  if (cancelled) status = *cancelled;
+  // Also when cancelled: the status of a deadline or a shutdown here goes to the caller even
+  // if the handler returned before the timer or stop() sent it (a clean end without it would
+  // read as success); on a channel the caller cancelled these writes just fail.
+  if (!scope->oneway) {
     trailers[status_trailer] = std::to_string(static_cast<std::uint32_t>(status.code));
     if (!status.ok()) trailers[message_trailer] = status.message;
     (void)st->ch.write_trailers(trailers);
@@ -265,12 +268,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     else
       (void)st->ch.write_error(status.code, status.message);
   }
-  // A call cancelled here (deadline, node stopping) sent no status: a clean end would read as
-  // success at the caller, so it is cancelled there too.
-  if (cancelled)
-    st->ch.cancel();
-  else
-    st->ch.close();
+  st->ch.close();
   for (auto& i : options.server_interceptors) i->on_finish(st->info, status, trailers);
   {
     std::lock_guard<std::mutex> lock(active_mutex);

@@ -1,6 +1,7 @@
 // Interceptors: an ordered chain run on every call a node makes (client chain) or serves
 // (server chain), for logging, authentication checks and metrics. Each hook may reject the
-// call with a typed error; the call then ends with that error at both ends.
+// call with a typed error: a server-side rejection is the call's status at both ends; a
+// client-side one fails the call with it at the caller and cancels it at the callee.
 //
 // Hooks run on the thread that makes or serves the call (on_message: the thread that reads
 // or writes), possibly several calls at once: an interceptor must be thread-safe.
