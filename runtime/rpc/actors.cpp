@@ -83,18 +83,23 @@ caf::actor remote_actor(node& n, std::string service, const actor_methods& metho
                         call_options defaults) {
   auto via = detail::weak_caller(n);
   auto entries = methods.entries();
-  return detail::system_of(n).spawn<caf::hidden>([via, service, entries, defaults](
-                                                     detail::proxy_actor* self) -> caf::behavior {
-    caf::message_handler handlers{[self](dpx_reply_atom, std::uint64_t id, caf::error& failure) {
-      auto it = self->state.pending.find(id);
-      if (it == self->state.pending.end()) return;
-      it->second.deliver(std::move(failure));
-      self->state.pending.erase(it);
-    }};
-    for (auto& e : entries)
-      handlers = handlers.or_else(e.import_from(self, via, service, defaults));
-    return handlers;
-  });
+  // The service name travels as a spawn argument: CAF 0.17 dereferences a null argument tuple
+  // when a function-based actor is spawned without any.
+  return detail::system_of(n).spawn<caf::hidden>(
+      [via, entries, defaults](detail::proxy_actor* self,
+                               const std::string& service) -> caf::behavior {
+        caf::message_handler handlers{
+            [self](dpx_reply_atom, std::uint64_t id, caf::error& failure) {
+              auto it = self->state.pending.find(id);
+              if (it == self->state.pending.end()) return;
+              it->second.deliver(std::move(failure));
+              self->state.pending.erase(it);
+            }};
+        for (auto& e : entries)
+          handlers = handlers.or_else(e.import_from(self, via, service, defaults));
+        return handlers;
+      },
+      service);
 }
 
 }  // namespace duplex::rpc

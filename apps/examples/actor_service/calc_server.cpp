@@ -14,8 +14,9 @@
 
 namespace {
 
-calc::calculator::behavior_type calculator_actor(calc::calculator::pointer self) {
-  auto name = "actor " + std::to_string(self->id());
+// `name` tells answers apart when several calculators serve (it also keeps CAF 0.17 from
+// spawning a function-based actor without arguments, which it mishandles).
+calc::calculator::behavior_type calculator_actor(const std::string& name) {
   return {
       [name](calc::add_atom, const calc::operands& x) -> caf::result<calc::outcome> {
         return calc::outcome{x.a + x.b, name};
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
     std::cerr << bound.error() << "\n";
     return 1;
   }
-  auto actor = rt.system().spawn(calculator_actor);
+  auto actor = rt.system().spawn(calculator_actor, std::string("calculator-1"));
   duplex::rpc::service_registry services;
   services.add(
       duplex::rpc::export_actor("calc", actor, calc::methods(), "A calculator actor", "1.0.0"));

@@ -68,11 +68,15 @@ result<Resp> ask_actor(const caf::actor& target, const Req& request, call_contex
   auto w = std::make_shared<waiter>();
   auto& system = target->home_system();
   ctx.on_cancel([w](const error& reason) { w->set(reason); });
-  system.spawn<caf::hidden>([target, request, w, &system](caf::event_based_actor* self) {
-    self->request(target, caf::infinite, Atom::value, request)
-        .then([w](Resp& reply) { w->set(std::move(reply)); },
-              [w, &system](caf::error& e) { w->set(to_error(system, e)); });
-  });
+  // The target travels as a spawn argument: CAF 0.17 dereferences a null argument tuple when
+  // a function-based actor is spawned without any.
+  system.spawn<caf::hidden>(
+      [request, w, &system](caf::event_based_actor* self, const caf::actor& to) {
+        self->request(to, caf::infinite, Atom::value, request)
+            .then([w](Resp& reply) { w->set(std::move(reply)); },
+                  [w, &system](caf::error& e) { w->set(to_error(system, e)); });
+      },
+      target);
   std::unique_lock<std::mutex> lock(w->mutex);
   w->done.wait(lock, [&] { return w->outcome.has_value(); });
   return std::move(*w->outcome);
