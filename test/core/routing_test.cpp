@@ -222,4 +222,64 @@ BOOST_AUTO_TEST_CASE(connection_events_go_to_the_injected_logger) {
   BOOST_TEST(lines.str().find("server: connected to client") != std::string::npos, lines.str());
 }
 
+BOOST_AUTO_TEST_CASE(the_default_handler_gets_services_without_their_own_until_removed) {
+  runtime rt;
+  peer server{rt, with_id("server")};
+  peer client{rt, with_id("client")};
+  auto endpoint = server.bind("tcp://127.0.0.1:0");
+  BOOST_REQUIRE(endpoint.ok());
+  server.handle("exact", [](channel ch) {
+    ch.write(to_bytes("exact"));
+    ch.close_write();
+  });
+  server.handle_default([](channel ch) {
+    ch.write(to_bytes("default:" + ch.meta().service));
+    ch.close_write();
+  });
+  BOOST_REQUIRE(client.connect(*endpoint));
+  auto answer = [&](const std::string& service) {
+    auto ch = client.open(service);
+    ch.close_write();
+    auto r = ch.read(wait_limit);
+    return r.is_message() ? to_string(*r) : r.error().to_string();
+  };
+  BOOST_TEST(answer("exact") == "exact");
+  BOOST_TEST(answer("anything/else") == "default:anything/else");
+  server.handle_default(nullptr);
+  auto gone = client.open("anything/else");
+  BOOST_TEST(gone.read(wait_limit).error().code == errc::unimplemented);
+}
+
+BOOST_AUTO_TEST_CASE(handlers_that_wait_on_each_other_get_more_threads_than_the_minimum) {
+  runtime rt;
+  peer_options options = with_id("server");
+  options.handler_threads = 1;
+  options.max_handler_threads = 4;
+  peer server{rt, options};
+  peer client{rt, with_id("client")};
+  auto endpoint = server.bind("tcp://127.0.0.1:0");
+  BOOST_REQUIRE(endpoint.ok());
+  // "outer" holds its thread until "inner" has run: one thread alone would deadlock.
+  std::promise<void> inner_ran;
+  auto inner_future = inner_ran.get_future().share();
+  server.handle("outer", [inner_future](channel ch) {
+    bool ran = inner_future.wait_for(wait_limit) == std::future_status::ready;
+    ch.write(to_bytes(ran ? "inner ran" : "inner never ran"));
+    ch.close_write();
+  });
+  server.handle("inner", [&inner_ran](channel ch) {
+    inner_ran.set_value();
+    ch.close_write();
+  });
+  BOOST_REQUIRE(client.connect(*endpoint));
+  auto outer = client.open("outer");
+  outer.close_write();
+  BOOST_REQUIRE(eventually([&] { return server.channel_count() == 1; }));
+  auto inner = client.open("inner");
+  inner.close_write();
+  auto r = outer.read(2 * wait_limit);
+  BOOST_REQUIRE(r.is_message());
+  BOOST_TEST(to_string(*r) == "inner ran");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

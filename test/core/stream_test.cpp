@@ -283,10 +283,12 @@ BOOST_AUTO_TEST_CASE(ten_thousand_pending_async_reads_use_no_extra_threads) {
       if (r.is_message()) ++answered;
     });
   }
-  BOOST_REQUIRE(eventually([&] {
-    std::lock_guard<std::mutex> lock(held_mutex);
-    return held.size() == 10000;
-  }, 4 * wait_limit));
+  BOOST_REQUIRE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(held_mutex);
+        return held.size() == 10000;
+      },
+      4 * wait_limit));
   BOOST_TEST(count_threads() == before);
   {
     std::lock_guard<std::mutex> lock(held_mutex);
@@ -345,6 +347,42 @@ BOOST_AUTO_TEST_CASE(read_async_rearmed_from_its_callback_does_not_recurse_per_m
   BOOST_REQUIRE((done.wait_for(4 * wait_limit) == std::future_status::ready));
   BOOST_TEST(done.get());
   BOOST_TEST(received.load() == count);
+}
+
+BOOST_AUTO_TEST_CASE(on_finish_reports_a_clean_end_a_cancel_and_an_empty_handle) {
+  pair_fixture f;
+  f.server.handle("echo", echo_handler());
+  auto watch = [](channel& ch) {
+    auto reason = std::make_shared<std::promise<error>>();
+    ch.on_finish([reason](const error& e) { reason->set_value(e); });
+    return reason->get_future();
+  };
+  auto clean = f.client.open("echo");
+  auto clean_end = watch(clean);
+  BOOST_REQUIRE(clean.write(to_bytes("x")));
+  BOOST_REQUIRE(clean.close_write());
+  BOOST_REQUIRE(clean.read(wait_limit).is_message());
+  BOOST_REQUIRE(clean.read(wait_limit).is_end());
+  BOOST_REQUIRE(clean_end.wait_for(wait_limit) == std::future_status::ready);
+  BOOST_TEST(clean_end.get().ok());
+
+  auto cancelled = f.client.open("echo");
+  auto cancelled_end = watch(cancelled);
+  BOOST_REQUIRE(cancelled.write(to_bytes("y")));
+  cancelled.cancel();
+  BOOST_REQUIRE(cancelled_end.wait_for(wait_limit) == std::future_status::ready);
+  BOOST_TEST(cancelled_end.get().code == errc::cancelled);
+  // A watcher added after the end runs at once with the same reason.
+  std::optional<error> late;
+  cancelled.on_finish([&late](const error& e) { late = e; });
+  BOOST_REQUIRE(late.has_value());
+  BOOST_TEST(late->code == errc::cancelled);
+
+  channel empty;
+  std::optional<error> none;
+  empty.on_finish([&none](const error& e) { none = e; });
+  BOOST_REQUIRE(none.has_value());
+  BOOST_TEST(none->code == errc::failed_precondition);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
