@@ -10,7 +10,7 @@ execute_process(COMMAND ${EVENTS}
   RESULT_VARIABLE exit_status
   OUTPUT_VARIABLE output
   ERROR_VARIABLE errors
-  TIMEOUT 50)
+  TIMEOUT 150)
 message("${output}")
 if(errors)
   message("stderr:\n${errors}")

@@ -11,7 +11,7 @@ execute_process(COMMAND ${PRODUCER} --worker ${WORKER}
   RESULT_VARIABLE exit_status
   OUTPUT_VARIABLE output
   ERROR_VARIABLE errors
-  TIMEOUT 50)
+  TIMEOUT 150)
 message("${output}")
 if(errors)
   message("stderr:\n${errors}")
