@@ -74,8 +74,8 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
   context->session_id = detail::random_hex(16);
   context->codecs = &rts.codecs;
   context->logger = rts.options.log.logger;
-  state_->pool = std::make_unique<detail::handler_pool>(options.handler_threads,
-                                                         options.max_handler_threads);
+  state_->pool =
+      std::make_unique<detail::handler_pool>(options.handler_threads, options.max_handler_threads);
   state_->actor = detail::spawn_peer_actor(context);
   // The pool outlives every call: shutdown() stops the actor's routing before the pool.
   // The context is held weakly so that it does not own itself.

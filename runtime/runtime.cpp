@@ -22,12 +22,13 @@ void runtime::configure(caf::actor_system_config& config, const runtime_options&
       options.scheduler_threads ? options.scheduler_threads : default_scheduler_threads();
   config.set("scheduler.max-threads", threads);
   // Errors of remote calls reach actor code as caf::error in this category (rpc/actors.hpp).
-  config.add_error_category(caf::atom("duplex"), [](std::uint8_t code, caf::atom_value,
-                                                    const caf::message& context) {
-    std::string text(to_string(static_cast<errc>(code)));
-    if (context.match_elements<std::string>()) text += ": " + context.get_as<std::string>(0);
-    return text;
-  });
+  config.add_error_category(caf::atom("duplex"),
+                            [](std::uint8_t code, caf::atom_value, const caf::message& context) {
+                              std::string text(to_string(static_cast<errc>(code)));
+                              if (context.match_elements<std::string>())
+                                text += ": " + context.get_as<std::string>(0);
+                              return text;
+                            });
 }
 
 runtime::runtime(runtime_options options, std::function<void(caf::actor_system_config&)> customize)

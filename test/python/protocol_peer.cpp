@@ -373,8 +373,9 @@ int main(int argc, char** argv) {
   sleep_record sleeps;
   note_board notes;
   duplex::rpc::service_registry services;
-  for (const auto& added : {services.add(calc_service()), services.add(count_service()),
-                            services.add(slow_service(sleeps)), services.add(notes_service(notes))}) {
+  for (const auto& added :
+       {services.add(calc_service()), services.add(count_service()),
+        services.add(slow_service(sleeps)), services.add(notes_service(notes))}) {
     if (!added) {
       std::cerr << "registering the services: " << added.error() << "\n";
       return 1;

@@ -1,9 +1,10 @@
 // A consumer of an installed Duplex: built by find_package(Duplex) + Duplex::duplex and by
 // `pkg-config --cflags --libs duplex` (see ../run_consumer_test.sh). Two peers in one runtime
 // talk over inproc://; the client sends one message, the server's handler answers it, the
-// client prints the answer. Exit status 0 on success.
+// client prints the answer; then one typed RPC call. Exit status 0 on success.
 #include <duplex/actor_face.hpp>  // the public CAF-facing header: needs CAF's include dir
 #include <duplex/duplex.hpp>      // codec.hpp includes <msgpack.hpp>: needs msgpack's
+#include <duplex/rpc.hpp>         // typed RPC: templates instantiated in this program
 
 #include <unistd.h>
 
@@ -65,6 +66,26 @@ int main() {
     if (!closed) return fail("close_write", closed.error());
     auto end = ch.read(wait_limit);
     if (!end.is_end()) return fail("end of stream", end.error());
+
+    // One typed RPC call, client to server.
+    duplex::rpc::service_registry services;
+    duplex::rpc::service greeter("greeter");
+    greeter.unary<std::string, std::string>(
+        {"greet", "Greets", "Name", "Greeting"},
+        [](const std::string& name, duplex::rpc::call_context&) -> duplex::result<std::string> {
+          return "hi, " + name;
+        });
+    auto added = services.add(std::move(greeter));
+    if (!added) return fail("register greeter", added.error());
+    duplex::rpc::node server_rpc(server, services);
+    duplex::rpc::service_registry none;
+    duplex::rpc::node client_rpc(client, none);
+    duplex::rpc::call_options options;
+    options.timeout = wait_limit;
+    auto greeting = client_rpc.call<std::string>("greeter/greet", std::string("rpc"), options);
+    if (!greeting) return fail("greeter/greet", greeting.error());
+    std::cout << "rpc: " << *greeting << std::endl;
+    if (*greeting != "hi, rpc") return 1;
     std::cout << "consumer: ok" << std::endl;
     return 0;
   } catch (const std::exception& e) {
