@@ -172,4 +172,35 @@ BOOST_AUTO_TEST_CASE(destroying_the_serving_node_ends_its_running_calls_with_una
   BOOST_TEST(pending.get().code() == errc::unavailable);
 }
 
+BOOST_AUTO_TEST_CASE(the_callee_cancelling_ends_the_call_with_cancelled_at_both_ends) {
+  rpc_pair pair;
+  std::promise<bool> handler_saw;
+  rpc::service s("feed");
+  s.server_stream<add_request, add_reply>(
+      {"one_then_cancel"},
+      [&](const add_request&, rpc::writer<add_reply>& out, rpc::call_context& ctx) -> result<void> {
+        if (auto sent = out.write(add_reply{1}); !sent) return sent;
+        ctx.cancel();
+        handler_saw.set_value(ctx.cancelled() && !out.write(add_reply{2}).ok());
+        return {};
+      });
+  pair.serve(std::move(s));
+  auto call = pair.caller().server_stream<add_reply>("feed/one_then_cancel", add_request{});
+  // CANCEL is abortive (PROTOCOL.md §4): the response may or may not be read before it.
+  auto next = call.read(wait_limit);
+  if (next.ok()) {
+    BOOST_REQUIRE(next->has_value());
+    BOOST_TEST((*next)->sum == 1);
+    next = call.read(wait_limit);
+  }
+  BOOST_TEST(next.code() == errc::cancelled);
+  auto saw = handler_saw.get_future();
+  BOOST_REQUIRE(saw.wait_for(wait_limit) == std::future_status::ready);
+  BOOST_TEST(saw.get());
+  BOOST_TEST(eventually([&] {
+    return pair.server_node->active_calls() == 0 && pair.server.channel_count() == 0 &&
+           pair.client.channel_count() == 0;
+  }));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
