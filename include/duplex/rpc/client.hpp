@@ -41,58 +41,49 @@ void finish_unary_async(call_stream stream, std::function<void(result<bytes>)> d
 error failed_write(call_stream& stream, error write_error);
 }  // namespace detail
 
-// A server-streaming call as its caller sees it.
-template <class Resp>
-class server_stream_call {
+// What every streaming call offers its caller: cancel, the handler's trailers, the raw stream.
+class call_handle {
  public:
-  explicit server_stream_call(call_stream s) : stream_(std::move(s)) {}
-  // The next response, std::nullopt when the handler finished with ok, or the status.
-  result<std::optional<Resp>> read(milliseconds timeout = forever) {
-    return stream_.read_as<Resp>(timeout);
-  }
+  explicit call_handle(call_stream s) : stream_(std::move(s)) {}
   void cancel() { stream_.cancel(); }
   metadata trailers() const { return stream_.trailers(); }
   call_stream& stream() { return stream_; }
 
- private:
+ protected:
   call_stream stream_;
+};
+
+// A server-streaming call as its caller sees it.
+template <class Resp>
+class server_stream_call : public call_handle {
+ public:
+  using call_handle::call_handle;
+  // The next response, std::nullopt when the handler finished with ok, or the status.
+  result<std::optional<Resp>> read(milliseconds timeout = forever) {
+    return stream_.read_as<Resp>(timeout);
+  }
 };
 
 // A client-streaming call: write requests, then finish() for the one response.
 template <class Req, class Resp>
-class client_stream_call {
+class client_stream_call : public call_handle {
  public:
-  explicit client_stream_call(call_stream s) : stream_(std::move(s)) {}
+  using call_handle::call_handle;
   result<void> write(const Req& request) { return stream_.write_as(request); }
   result<Resp> finish() {
     auto raw = detail::finish_unary(stream_);
     if (!raw) return raw.error();
     return decode_as<Resp>(stream_.payload_codec(), *raw);
   }
-  void cancel() { stream_.cancel(); }
-  metadata trailers() const { return stream_.trailers(); }
-  call_stream& stream() { return stream_; }
-
- private:
-  call_stream stream_;
 };
 
 // A bidirectional call: both sides write and read freely.
 template <class Req, class Resp>
-class bidi_call {
+class bidi_call : public server_stream_call<Resp> {
  public:
-  explicit bidi_call(call_stream s) : stream_(std::move(s)) {}
-  result<void> write(const Req& request) { return stream_.write_as(request); }
-  result<std::optional<Resp>> read(milliseconds timeout = forever) {
-    return stream_.read_as<Resp>(timeout);
-  }
-  result<void> close_write() { return stream_.close_write(); }
-  void cancel() { stream_.cancel(); }
-  metadata trailers() const { return stream_.trailers(); }
-  call_stream& stream() { return stream_; }
-
- private:
-  call_stream stream_;
+  using server_stream_call<Resp>::server_stream_call;
+  result<void> write(const Req& request) { return this->stream_.write_as(request); }
+  result<void> close_write() { return this->stream_.close_write(); }
 };
 
 class caller {
