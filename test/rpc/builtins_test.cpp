@@ -11,12 +11,6 @@ using namespace duplex::testing;
 
 namespace {
 
-rpc::call_options within() {
-  rpc::call_options o;
-  o.timeout = wait_limit;
-  return o;
-}
-
 // A service with one method of every shape.
 rpc::service shapes_service() {
   rpc::service s("shapes", "One method of each shape", "0.3.1");

@@ -9,12 +9,6 @@ using namespace duplex::testing;
 
 namespace {
 
-rpc::call_options within() {
-  rpc::call_options o;
-  o.timeout = wait_limit;
-  return o;
-}
-
 // Callbacks that add their two numbers: "progress" by default.
 std::shared_ptr<rpc::callback_set> adding_callbacks(std::atomic<int>& runs,
                                                     const std::string& name = "progress") {

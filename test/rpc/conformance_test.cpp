@@ -127,12 +127,6 @@ rpc::service interop_service() {
   return s;
 }
 
-rpc::call_options within(std::chrono::milliseconds timeout = wait_limit) {
-  rpc::call_options o;
-  o.timeout = timeout;
-  return o;
-}
-
 template <class T>
 bool ready(std::future<T>& f) {
   return f.wait_for(wait_limit) == std::future_status::ready;

@@ -11,12 +11,6 @@ namespace {
 
 using time_point = std::chrono::steady_clock::time_point;
 
-rpc::call_options within(std::chrono::milliseconds timeout = wait_limit) {
-  rpc::call_options o;
-  o.timeout = timeout;
-  return o;
-}
-
 // Waits for cancellation (at most 10 s) and tells how the call ended for it.
 rpc::service slow_service(std::promise<error>& seen) {
   rpc::service s("slow");

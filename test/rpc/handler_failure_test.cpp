@@ -9,12 +9,6 @@ using namespace duplex::testing;
 
 namespace {
 
-rpc::call_options within() {
-  rpc::call_options o;
-  o.timeout = wait_limit;
-  return o;
-}
-
 rpc::service throwing_service() {
   rpc::service s("throws");
   s.unary<add_request, add_reply>({"unary"},

@@ -111,12 +111,6 @@ bytes packed(const T& value) {
   return bytes(buffer.data(), buffer.data() + buffer.size());
 }
 
-rpc::call_options within() {
-  rpc::call_options o;
-  o.timeout = wait_limit;
-  return o;
-}
-
 // calc/add, which also reports the headers it saw in trailers and fails on a == -1.
 rpc::service observed_calc(std::atomic<int>& runs) {
   rpc::service s("calc");

@@ -65,6 +65,13 @@ struct rpc_pair {
   }
 };
 
+// Call options with a deadline: the tests' wait limit unless given.
+inline rpc::call_options within(std::chrono::milliseconds timeout = wait_limit) {
+  rpc::call_options o;
+  o.timeout = timeout;
+  return o;
+}
+
 inline rpc::service calc_service() {
   rpc::service calc("calc", "Integer arithmetic", "1.2.0");
   calc.unary<add_request, add_reply>(
