@@ -127,6 +127,7 @@ class channel_behavior {
     {
       std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
       st_.args.core->meta.remote_peer_id = st_.where.remote_peer_id;
+      st_.args.core->meta.remote_key = st_.where.remote_key;
     }
     // From the pending-queue bound to the remote's credit window.
     st_.args.core->gate.grant(

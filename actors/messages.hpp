@@ -20,6 +20,8 @@ namespace duplex::detail {
 using conn_up_atom = caf::atom_constant<caf::atom("conn_up")>;
 using frames_atom = caf::atom_constant<caf::atom("frames")>;
 using conn_down_atom = caf::atom_constant<caf::atom("conn_down")>;
+using authenticated_atom = caf::atom_constant<caf::atom("authentic")>;
+using connect_failed_atom = caf::atom_constant<caf::atom("connfail")>;
 // handles / channels -> peer
 using open_on_atom = caf::atom_constant<caf::atom("open_on")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
@@ -52,6 +54,7 @@ struct attachment {
   std::uint64_t channel_id = 0;
   std::uint64_t parent_id = 0;
   std::string remote_peer_id;
+  std::string remote_key;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
 };

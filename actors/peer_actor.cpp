@@ -25,6 +25,12 @@ class transport_bridge final : public transport_events {
   void on_connection_up(connection_id conn, const std::string& endpoint) override {
     caf::anon_send(peer_, conn_up_atom::value, conn, endpoint);
   }
+  void on_authenticated(connection_id conn, const std::string& public_key) override {
+    caf::anon_send(peer_, authenticated_atom::value, conn, public_key);
+  }
+  void on_connect_failed(const std::string& endpoint, duplex::error reason) override {
+    caf::anon_send(peer_, connect_failed_atom::value, endpoint, std::move(reason));
+  }
   void on_frames(connection_id conn, std::vector<wire::frame> frames) override {
     caf::anon_send(peer_, frames_atom::value, conn, frame_batch{std::move(frames)});
   }
@@ -50,6 +56,7 @@ struct connection_info {
   bool ready = false;     // HELLO exchanged
   std::string remote_id;
   std::string remote_session;
+  std::string remote_key;  // CURVE-authenticated public key, empty without CURVE
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
   std::uint64_t next_channel_id = 0;    // the next id we allocate
@@ -72,6 +79,9 @@ struct peer_state {
   std::unordered_map<connection_id, connection_info> connections;
   std::map<std::string, remote_info> remotes;
   std::deque<channel_ref_ptr> pending;  // channels waiting for any remote peer
+  // Connected endpoints whose last handshake failed, with why; while no remote peer is ready,
+  // opens fail with that instead of waiting.
+  std::map<std::string, duplex::error> refused;
   std::map<std::string, route> routes;
   std::optional<route> default_route;  // services without a route of their own
   // Connections we sent BYE on: frames already on their way are ignored until the transport
@@ -95,7 +105,17 @@ class peer_behavior {
 
   caf::behavior make() {
     return {
-        [this](conn_up_atom, connection_id conn, const std::string&) { connection_up(conn); },
+        [this](conn_up_atom, connection_id conn, const std::string& endpoint) {
+          st_.refused.erase(endpoint);
+          connection_up(conn);
+        },
+        [this](authenticated_atom, connection_id conn, const std::string& key) {
+          if (st_.shut_down || st_.closed.count(conn)) return;
+          connection(conn).remote_key = key;
+        },
+        [this](connect_failed_atom, const std::string& endpoint, duplex::error& reason) {
+          connect_failed(endpoint, std::move(reason));
+        },
         [this](frames_atom, connection_id conn, frame_batch& batch) {
           for (auto& f : batch.frames) {
             if (!on_frame(conn, f)) break;
@@ -241,6 +261,28 @@ class peer_behavior {
     send_hello(conn);
   }
 
+  // The state of a connection, created for a new ROUTER-side one (the remote connected).
+  connection_info& connection(connection_id conn) {
+    auto it = st_.connections.find(conn);
+    if (it == st_.connections.end()) {
+      it = st_.connections.emplace(conn, connection_info{}).first;
+      it->second.next_channel_id = 2;
+    }
+    return it->second;
+  }
+
+  // A connected endpoint refused us (or we it) during the handshake. With no remote peer to
+  // wait for, the channels in the pending queue fail with the reason instead of waiting for
+  // a connection that may never come; ZeroMQ keeps retrying the endpoint.
+  void connect_failed(const std::string& endpoint, duplex::error reason) {
+    if (st_.shut_down) return;
+    emit(peer_event::kind::rejected, endpoint, reason);
+    st_.refused[endpoint] = reason;
+    if (!st_.remotes.empty()) return;
+    for (auto& channel : st_.pending) self_->send(channel->actor, fail_atom::value, reason);
+    st_.pending.clear();
+  }
+
   // Returns false when the connection was closed and the rest of the batch must be ignored.
   // A channel actor ended. Normally it said `closed` first; if it ended before it learned its
   // connection (cancelled while pending or while being sent), the remote is told here, and
@@ -283,13 +325,7 @@ class peer_behavior {
 
   bool on_frame(connection_id conn, wire::frame& f) {
     if (st_.shut_down || st_.closed.count(conn)) return false;
-    auto it = st_.connections.find(conn);
-    if (it == st_.connections.end()) {
-      // First frame from a new ROUTER-side connection.
-      it = st_.connections.emplace(conn, connection_info{}).first;
-      it->second.next_channel_id = 2;
-    }
-    auto& info = it->second;
+    auto& info = connection(conn);
     if (f.kind == frame_kind::hello) return hello(conn, info, f.hello);
     if (f.kind == frame_kind::bye) {
       emit(peer_event::kind::rejected, info.remote_id, f.status);
@@ -442,7 +478,13 @@ class peer_behavior {
     }
     wire::encode(open, st_.buffer);
     send_frames(conn);
-    attachment where{conn, id, parent, info.remote_id, info.remote_window, info.remote_max_payload};
+    attachment where{conn,
+                     id,
+                     parent,
+                     info.remote_id,
+                     info.remote_key,
+                     info.remote_window,
+                     info.remote_max_payload};
     self_->send(channel->actor, attach_atom::value, std::move(where));
   }
 
@@ -477,6 +519,10 @@ class peer_behavior {
                                     std::to_string(options().max_pending_opens) + ")"});
       return;
     }
+    if (st_.remotes.empty() && !st_.refused.empty()) {
+      self_->send(channel->actor, fail_atom::value, st_.refused.begin()->second);
+      return;
+    }
     st_.pending.push_back(std::move(channel));
     if (!st_.remotes.empty()) schedule_next();
   }
@@ -504,7 +550,7 @@ class peer_behavior {
 
   caf::actor open_for_actor(const std::string& service, metadata headers) {
     auto codec = st_.context->codecs->for_headers(headers);
-    channel_meta meta{service, std::move(headers), {}, st_.context->peer_id, {}};
+    channel_meta meta{service, std::move(headers), {}, st_.context->peer_id, {}, {}};
     auto core = std::make_shared<channel_core>(std::move(meta), codec ? *codec : nullptr,
                                                options().channel_window, options().pending_bytes,
                                                options().pending_messages, options().max_payload);
@@ -565,12 +611,18 @@ class peer_behavior {
                        "no service '" + f.service + "' at peer '" + st_.context->peer_id + "'"});
     }
 
-    channel_meta meta{f.service, std::move(f.headers), {}, st_.context->peer_id, info.remote_id};
+    channel_meta meta{f.service,      std::move(f.headers), {}, st_.context->peer_id,
+                      info.remote_id, info.remote_key};
     auto core = std::make_shared<channel_core>(std::move(meta), *codec, options().channel_window,
                                                options().pending_bytes, options().pending_messages,
                                                options().max_payload);
-    attachment where{conn,           f.channel,          f.parent,
-                     info.remote_id, info.remote_window, info.remote_max_payload};
+    attachment where{conn,
+                     f.channel,
+                     f.parent,
+                     info.remote_id,
+                     info.remote_key,
+                     info.remote_window,
+                     info.remote_max_payload};
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
     info.channels.emplace(f.channel, channel_entry{channel});

@@ -16,7 +16,7 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
                                                duplex::error* codec_error) {
   auto codec = context->codecs->for_headers(headers);
   const auto& options = context->options;
-  channel_meta meta{std::move(service), std::move(headers), {}, context->peer_id, {}};
+  channel_meta meta{std::move(service), std::move(headers), {}, context->peer_id, {}, {}};
   auto core = std::make_shared<channel_core>(
       std::move(meta), codec ? *codec : context->codecs->find(msgpack_content_type),
       options.channel_window, options.pending_bytes, options.pending_messages, options.max_payload);

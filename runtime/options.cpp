@@ -28,6 +28,7 @@ result<void> peer_options::validate() const {
   if (heartbeat_interval.count() <= 0) return invalid("heartbeat_interval must be positive");
   if (heartbeat_timeout < heartbeat_interval)
     return invalid("heartbeat_timeout must be at least heartbeat_interval");
+  if (handshake_interval.count() <= 0) return invalid("handshake_interval must be positive");
   if (reconnect_interval.count() <= 0) return invalid("reconnect_interval must be positive");
   if (reconnect_interval_max < reconnect_interval)
     return invalid("reconnect_interval_max must be at least reconnect_interval");
@@ -36,7 +37,7 @@ result<void> peer_options::validate() const {
     return invalid("max_handler_threads must be at least handler_threads");
   if (max_channels_per_remote == 0) return invalid("max_channels_per_remote must be at least 1");
   if (max_header_bytes == 0) return invalid("max_header_bytes must be at least 1");
-  return {};
+  return security.validate();
 }
 
 result<void> runtime_options::validate() const {

@@ -32,6 +32,8 @@ socket_settings settings_from(const peer_options& o) {
   s.heartbeat_timeout = o.heartbeat_timeout;
   s.reconnect_interval = o.reconnect_interval;
   s.reconnect_interval_max = o.reconnect_interval_max;
+  s.handshake_interval = o.handshake_interval;
+  s.security = o.security;
   // The backstop sits above the largest legal batch: one max-size frame plus a full batch.
   s.max_message_size =
       static_cast<std::int64_t>(o.max_payload * 2 + o.max_header_bytes + (1u << 20));
@@ -141,9 +143,9 @@ result<void> peer::unbind(const std::string& endpoint) {
   return state_->context->net->unbind(state_->context->owner, endpoint);
 }
 
-result<void> peer::connect(const std::string& endpoint) {
+result<void> peer::connect(const std::string& endpoint, const connect_options& options) {
   if (state_->shut_down) return peer_is_shut_down();
-  return state_->context->net->connect(state_->context->owner, endpoint);
+  return state_->context->net->connect(state_->context->owner, endpoint, options.server_key);
 }
 
 result<void> peer::disconnect(const std::string& endpoint) {

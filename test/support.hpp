@@ -93,6 +93,15 @@ class event_log {
     return seen >= count ? last : std::nullopt;
   }
 
+  // Events of kind `what` seen so far.
+  std::size_t count(peer_event::kind what) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t seen = 0;
+    for (auto& e : events_)
+      if (e.what == what) ++seen;
+    return seen;
+  }
+
  private:
   peer& peer_;
   std::mutex mutex_;

@@ -1,5 +1,7 @@
 #include "transport/transport.hpp"
 
+#include "transport/zap_handler.hpp"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.hpp>
@@ -26,6 +28,33 @@ constexpr std::size_t batch_soft_limit = 256u << 10;
 constexpr std::size_t zero_copy_threshold = 8u << 10;
 // Messages taken from one socket before the loop looks at the others (fairness).
 constexpr int receive_burst = 256;
+
+using clock = std::chrono::steady_clock;
+
+// The ZAP domain of an owner's CURVE server socket.
+std::string zap_domain_of(owner_id owner) {
+  return "duplex-" + std::to_string(owner);
+}
+
+// What a failed handshake of a connected endpoint means to the channels waiting for it.
+duplex::error handshake_failure(const std::string& endpoint, std::uint16_t event, int value) {
+  std::string where = "the handshake with '" + endpoint + "' failed";
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    return {errc::unauthenticated, where + ": the server refused this peer's key (ZAP status " +
+                                       std::to_string(value) + ")"};
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+      return {errc::unauthenticated, where +
+                                         ": the two sides use different security mechanisms "
+                                         "(CURVE on one side only?)"};
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+      return {errc::unauthenticated, where + ": CURVE cryptographic error (wrong server key?)"};
+    char code[16];
+    std::snprintf(code, sizeof code, "0x%08x", static_cast<unsigned>(value));
+    return {errc::unavailable, where + ": ZMTP protocol error " + code};
+  }
+  return {errc::unavailable, where + " (no detail; wrong server key or a refused client?)"};
+}
 
 duplex::error zmq_failure(const std::string& what, const std::string& endpoint, int err) {
   errc code = errc::internal;
@@ -79,8 +108,12 @@ result<void> check_endpoint(const std::string& endpoint) {
 }  // namespace
 
 class transport::impl {
+  struct socket_entry;
+
  public:
-  explicit impl(int io_threads) : context_(io_threads) {
+  explicit impl(int io_threads)
+      : context_(io_threads),
+        zap_(context_, [this](const zap_request& request) { return admit(request); }) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
     thread_ = std::thread([this] { run(); });
@@ -128,6 +161,25 @@ class transport::impl {
     if (was_empty) wake();
   }
 
+  // The ZAP policy: which clients may finish a CURVE handshake with an owner's ROUTER.
+  zap_verdict admit(const zap_request& request) {
+    if (request.domain.empty() && request.mechanism == "NULL")
+      return {true, {}, {}};  // a socket without security: libzmq only asks out of courtesy
+    const owner_state* owner = nullptr;
+    for (auto& [id, state] : owners_)
+      if (zap_domain_of(id) == request.domain) owner = &state;
+    if (!owner || !owner->settings.security.curve)
+      return {false, "no Duplex peer serves ZAP domain '" + request.domain + "'", {}};
+    const auto& security = owner->settings.security;
+    if (request.mechanism != "CURVE")
+      return {false, "CURVE is required, not " + request.mechanism, {}};
+    const auto& allowed = security.allowed_keys;
+    if (security.allow_any_key ||
+        std::find(allowed.begin(), allowed.end(), request.client_key) != allowed.end())
+      return {true, {}, request.client_key};
+    return {false, "client key " + request.client_key + " is not allowed", {}};
+  }
+
   bool work_queued() {
     std::lock_guard<std::mutex> lock(mutex_);
     return !commands_.empty() || !outgoing_.empty();
@@ -137,6 +189,7 @@ class transport::impl {
 
   owner_id add_owner(std::shared_ptr<transport_events> events, socket_settings settings) {
     auto id = ++last_owner_;
+    next_liveness_check_ = clock::now();  // its heartbeat interval may be the shortest
     owners_[id] = owner_state{std::move(events), std::move(settings), nullptr, {}, {}, {}};
     return id;
   }
@@ -170,6 +223,9 @@ class transport::impl {
       state.router->socket = zmq::socket_t(context_, zmq::socket_type::router);
       apply_common_options(state.router->socket, state.settings);
       state.router->socket.set(zmq::sockopt::router_mandatory, 1);
+      if (state.settings.security.curve)
+        curve_server_options(state.router->socket, *state.settings.security.curve,
+                             zap_domain_of(owner));
       start_monitor(*state.router);
       sockets_changed_ = true;
     }
@@ -189,35 +245,71 @@ class transport::impl {
     return {};
   }
 
-  result<void> connect(owner_id owner, const std::string& endpoint) {
+  result<void> connect(owner_id owner, const std::string& endpoint, std::string server_key) {
     if (auto ok = check_endpoint(endpoint); !ok) return ok.error();
     auto& state = owners_.at(owner);
     if (state.dealers.count(endpoint))
       return duplex::error{errc::already_exists, "already connected to '" + endpoint + "'"};
+    const bool inproc = endpoint.rfind("inproc://", 0) == 0;
+    const auto& security = state.settings.security;
+    if (server_key.empty()) server_key = security.server_key;
+    if (!security.curve && !server_key.empty())
+      return duplex::error{errc::invalid_argument,
+                           "a server key needs this peer's own CURVE key pair (security.curve)"};
+    if (security.curve && !inproc && server_key.empty())
+      return duplex::error{errc::invalid_argument,
+                           "connecting to '" + endpoint +
+                               "' with CURVE needs the server's public "
+                               "key (connect_options::server_key or security.server_key)"};
+    if (!server_key.empty() && !is_z85_key(server_key))
+      return duplex::error{errc::invalid_argument, "the server key must be 40 characters of Z85"};
     auto entry = std::make_unique<socket_entry>();
     entry->owner = owner;
     entry->endpoint = endpoint;
-    entry->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
-    apply_common_options(entry->socket, state.settings);
-    // inproc has no handshake and no monitor events: its one connection is up at once, and
-    // frames queue in the pipe until the endpoint is bound (connect-before-bind).
-    const bool inproc = endpoint.rfind("inproc://", 0) == 0;
-    entry->socket.set(zmq::sockopt::immediate, inproc ? 0 : 1);
-    entry->socket.set(zmq::sockopt::reconnect_ivl,
-                      static_cast<int>(state.settings.reconnect_interval.count()));
-    entry->socket.set(zmq::sockopt::reconnect_ivl_max,
-                      static_cast<int>(state.settings.reconnect_interval_max.count()));
-    // The monitor must exist before connecting or the first handshake event is lost.
-    start_monitor(*entry);
-    if (zmq_connect(entry->socket.handle(), endpoint.c_str()) != 0) {
-      auto err = zmq_failure("cannot connect to", endpoint, zmq_errno());
-      close_socket(*entry, 0);
-      return err;
-    }
+    entry->server_key = inproc ? std::string() : server_key;
+    if (auto opened = open_dealer(*entry, state.settings); !opened) return opened.error();
     auto& dealer = *state.dealers.emplace(endpoint, std::move(entry)).first->second;
     sockets_changed_ = true;
     if (inproc) connection_established(dealer, -1);
     return {};
+  }
+
+  // Creates the entry's DEALER and connects it; on failure the entry has no socket.
+  result<void> open_dealer(socket_entry& entry, const socket_settings& settings) {
+    const auto& endpoint = entry.endpoint;
+    entry.socket = zmq::socket_t(context_, zmq::socket_type::dealer);
+    apply_common_options(entry.socket, settings);
+    // inproc has no handshake and no monitor events: its one connection is up at once, and
+    // frames queue in the pipe until the endpoint is bound (connect-before-bind).
+    const bool inproc = endpoint.rfind("inproc://", 0) == 0;
+    entry.socket.set(zmq::sockopt::immediate, inproc ? 0 : 1);
+    entry.socket.set(zmq::sockopt::reconnect_ivl,
+                     static_cast<int>(settings.reconnect_interval.count()));
+    entry.socket.set(zmq::sockopt::reconnect_ivl_max,
+                     static_cast<int>(settings.reconnect_interval_max.count()));
+    if (!entry.server_key.empty())
+      curve_client_options(entry.socket, *settings.security.curve, entry.server_key);
+    // The monitor must exist before connecting or the first handshake event is lost.
+    start_monitor(entry);
+    if (zmq_connect(entry.socket.handle(), endpoint.c_str()) != 0) {
+      auto err = zmq_failure("cannot connect to", endpoint, zmq_errno());
+      close_socket(entry, 0);
+      return err;
+    }
+    return {};
+  }
+
+  // A connection that failed its heartbeats may still be open at the ZeroMQ level (a remote
+  // whose ZeroMQ threads live but whose Duplex side is stuck): start over with a new one.
+  void restart_dealer(socket_entry& entry) {
+    close_socket(entry, 0);
+    entry.current = 0;
+    sockets_changed_ = true;
+    if (!open_dealer(entry, owners_.at(entry.owner).settings)) {
+      // Cannot happen for an endpoint that connected before; keep a closed socket to poll.
+      entry.socket = zmq::socket_t(context_, zmq::socket_type::dealer);
+      start_monitor(entry);
+    }
   }
 
   result<void> disconnect(owner_id owner, const std::string& endpoint) {
@@ -251,7 +343,8 @@ class transport::impl {
   struct socket_entry {
     owner_id owner = 0;
     bool is_router = false;
-    std::string endpoint;  // dealers: the connected endpoint
+    std::string endpoint;    // dealers: the connected endpoint
+    std::string server_key;  // dealers with CURVE: the server's public key
     zmq::socket_t socket;
     zmq::socket_t monitor;
     connection_id current = 0;  // dealers: the live connection, 0 while none
@@ -275,11 +368,22 @@ class transport::impl {
     socket_entry* socket = nullptr;
     std::string routing_id;  // routers only
     int fd = -1;
-    bool ignored = false;  // after BYE/close: frames are dropped
+    bool ignored = false;                            // after BYE/close: frames are dropped
+    clock::time_point last_received = clock::now();  // for the heartbeat timeout
+    clock::time_point last_ping = clock::now();
     // The remote's connection window: -1 until its HELLO names one (then no limit applies).
     std::int64_t credit = -1;
     std::deque<outgoing_frames> backlog;  // waiting for connection credit, in order
   };
+
+  static connection_state new_connection(socket_entry& socket, std::string routing_id, int fd) {
+    connection_state c;
+    c.owner = socket.owner;
+    c.socket = &socket;
+    c.routing_id = std::move(routing_id);
+    c.fd = fd;
+    return c;
+  }
 
   void wake() {
     std::uint64_t one = 1;
@@ -299,7 +403,9 @@ class transport::impl {
 
   void start_monitor(socket_entry& entry) {
     std::string address = "inproc://duplex-monitor-" + std::to_string(++last_monitor_);
-    constexpr int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED;
+    constexpr int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     if (zmq_socket_monitor(entry.socket.handle(), address.c_str(), events) != 0)
       throw exception({errc::internal, "zmq_socket_monitor failed"});
     entry.monitor = zmq::socket_t(context_, zmq::socket_type::pair);
@@ -347,27 +453,89 @@ class transport::impl {
         sockets = all_sockets();
         items.clear();
         items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
+        items.push_back({zap_.socket().handle(), 0, ZMQ_POLLIN, 0});
         for (auto* s : sockets) items.push_back({s->socket.handle(), 0, ZMQ_POLLIN, 0});
         for (auto* s : sockets) items.push_back({s->monitor.handle(), 0, ZMQ_POLLIN, 0});
         sockets_changed_ = false;
       }
       // Work queued while the last round ran may not have written the eventfd (it is written
       // only when the queues were empty): look before sleeping.
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds{work_queued() ? 0 : -1});
+      zmq::poll(items.data(), items.size(),
+                work_queued() ? std::chrono::milliseconds{0} : idle_wait());
       if (items[0].revents & ZMQ_POLLIN) {
         std::uint64_t count;
         [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
       }
+      if (items[1].revents & ZMQ_POLLIN) zap_.answer_waiting();
       run_commands();
       if (sockets_changed_ || !running_) return;  // entries may be gone
+      constexpr std::size_t first = 2;
       const std::size_t n = sockets.size();
       for (std::size_t i = 0; i < n; ++i)
-        if (items[1 + n + i].revents & ZMQ_POLLIN) read_monitor(*sockets[i]);
+        if (items[first + n + i].revents & ZMQ_POLLIN) read_monitor(*sockets[i]);
       if (sockets_changed_) return;
       for (std::size_t i = 0; i < n; ++i)
-        if (items[1 + i].revents & ZMQ_POLLIN) read_socket(*sockets[i]);
+        if (items[first + i].revents & ZMQ_POLLIN) read_socket(*sockets[i]);
       run_commands();  // commands queued while reading
+      check_liveness();
     }
+  }
+
+  // How long the loop may sleep: until the next heartbeat is due, or for ever without
+  // connections (an idle transport wakes for nothing).
+  std::chrono::milliseconds idle_wait() const {
+    if (connections_.empty()) return std::chrono::milliseconds{-1};
+    auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_liveness_check_ - clock::now());
+    return std::max(wait, std::chrono::milliseconds{0});
+  }
+
+  // Sends PING on connections that are due one and fails those silent for heartbeat_timeout.
+  // Runs at most every quarter of the shortest heartbeat interval.
+  void check_liveness() {
+    auto now = clock::now();
+    if (now < next_liveness_check_) return;
+    auto shortest = std::chrono::milliseconds{60'000};
+    for (auto& [id, owner] : owners_)
+      shortest = std::min(shortest, owner.settings.heartbeat_interval);
+    next_liveness_check_ = now + std::max(shortest / 4, std::chrono::milliseconds{10});
+    std::vector<connection_id> silent;
+    std::vector<connection_id> due;
+    for (auto& [conn, c] : connections_) {
+      const auto& settings = owners_.at(c.owner).settings;
+      if (c.ignored) continue;
+      if (now - c.last_received >= settings.heartbeat_timeout)
+        silent.push_back(conn);
+      else if (now - c.last_ping >= settings.heartbeat_interval)
+        due.push_back(conn);
+    }
+    for (auto conn : due) {
+      auto it = connections_.find(conn);
+      if (it == connections_.end()) continue;
+      it->second.last_ping = now;
+      std::string ping;
+      wire::encode_value(wire::frame_kind::ping, 0, ++last_ping_value_, ping);
+      send_batch(conn, std::move(ping));
+    }
+    for (auto conn : silent) heartbeat_timed_out(conn);
+  }
+
+  void heartbeat_timed_out(connection_id conn) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    auto& c = it->second;
+    auto timeout = owners_.at(c.owner).settings.heartbeat_timeout;
+    duplex::error reason{errc::unavailable, "no heartbeat from the remote peer for " +
+                                                std::to_string(timeout.count()) + " ms"};
+    if (c.socket->is_router) {
+      // Ignore the rest of this connection; ZeroMQ closes it on its own heartbeat timeout.
+      c.ignored = true;
+      owners_.at(c.owner).events->on_connection_down(conn, std::move(reason));
+      return;
+    }
+    auto& entry = *c.socket;
+    connection_lost(conn, std::move(reason));
+    restart_dealer(entry);
   }
 
   void run_commands() {
@@ -518,7 +686,11 @@ class transport::impl {
       read_monitor(entry);
       conn = ++last_connection_;
       owner.by_routing_id.emplace(routing_id, conn);
-      connections_[conn] = connection_state{entry.owner, &entry, routing_id, -1, false, -1, {}};
+      connections_[conn] = new_connection(entry, routing_id, -1);
+      if (!parts.empty()) {
+        auto user = authenticated_user(parts[0]);
+        if (!user.empty()) owner.events->on_authenticated(conn, user);
+      }
     } else {
       conn = known->second;
     }
@@ -550,6 +722,7 @@ class transport::impl {
 
   void deliver(connection_id conn, const zmq::message_t& body) {
     auto& state = connections_.at(conn);
+    state.last_received = clock::now();
     auto& owner = owners_.at(state.owner);
     auto frames = wire::decode_batch(body.data(), body.size(), owner.settings.limits);
     if (!frames) {
@@ -627,6 +800,7 @@ class transport::impl {
     }
   }
 
+  // `fd` is the event's value: the socket's fd, or an error or status code for failures.
   void handle_monitor_event(socket_entry& entry, std::uint16_t event, std::int32_t fd) {
     if (event == ZMQ_EVENT_DISCONNECTED) {
       if (entry.is_router) {
@@ -641,17 +815,25 @@ class transport::impl {
       }
     } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !entry.is_router) {
       connection_established(entry, fd);
+    } else if (!entry.is_router && (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                                    event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                                    event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
+      owners_.at(entry.owner)
+          .events->on_connect_failed(entry.endpoint, handshake_failure(entry.endpoint, event, fd));
     }
   }
 
   void connection_established(socket_entry& entry, int fd) {
     if (entry.current) connection_lost(entry.current, {errc::unavailable, "reconnected"});
     entry.current = ++last_connection_;
-    connections_[entry.current] = connection_state{entry.owner, &entry, {}, fd, false, -1, {}};
-    owners_.at(entry.owner).events->on_connection_up(entry.current, entry.endpoint);
+    connections_[entry.current] = new_connection(entry, {}, fd);
+    auto& events = *owners_.at(entry.owner).events;
+    events.on_connection_up(entry.current, entry.endpoint);
+    if (!entry.server_key.empty()) events.on_authenticated(entry.current, entry.server_key);
   }
 
   zmq::context_t context_;
+  zap_handler zap_;  // bound in context_ before any socket can ask it
   int wake_fd_ = -1;
   std::thread thread_;
 
@@ -665,6 +847,8 @@ class transport::impl {
   owner_id last_owner_ = 0;
   connection_id last_connection_ = 0;
   std::uint64_t last_monitor_ = 0;
+  std::uint64_t last_ping_value_ = 0;
+  clock::time_point next_liveness_check_ = clock::now();
   std::map<owner_id, owner_state> owners_;
   std::unordered_map<connection_id, connection_state> connections_;
 };
@@ -692,8 +876,10 @@ result<void> transport::unbind(owner_id owner, const std::string& endpoint) {
   return impl_->call<result<void>>([&] { return impl_->unbind(owner, endpoint); });
 }
 
-result<void> transport::connect(owner_id owner, const std::string& endpoint) {
-  return impl_->call<result<void>>([&] { return impl_->connect(owner, endpoint); });
+result<void> transport::connect(owner_id owner, const std::string& endpoint,
+                                std::string server_key) {
+  return impl_->call<result<void>>(
+      [&] { return impl_->connect(owner, endpoint, std::move(server_key)); });
 }
 
 result<void> transport::disconnect(owner_id owner, const std::string& endpoint) {

@@ -12,6 +12,7 @@
 
 #include "codec/frame.hpp"
 #include "duplex/error.hpp"
+#include "duplex/security.hpp"
 
 namespace duplex::detail {
 
@@ -26,10 +27,16 @@ class transport_events {
   virtual ~transport_events() = default;
   // A connected endpoint finished the ZeroMQ handshake: the owner should send HELLO.
   virtual void on_connection_up(connection_id conn, const std::string& endpoint) = 0;
+  // The remote's public key as CURVE authenticated it; comes before the connection's first
+  // frames (after on_connection_up for connected endpoints). Not called without CURVE.
+  virtual void on_authenticated(connection_id conn, const std::string& public_key) = 0;
+  // A connected endpoint's handshake failed (refused credentials, wrong server key, another
+  // security mechanism...): unauthenticated or unavailable. ZeroMQ keeps retrying it.
+  virtual void on_connect_failed(const std::string& endpoint, duplex::error reason) = 0;
   // A decoded batch. PING frames were already answered and are not included.
   virtual void on_frames(connection_id conn, std::vector<wire::frame> frames) = 0;
-  // The connection is gone (disconnect, or an undecodable batch: then `reason` is internal
-  // and the transport already ignores the connection).
+  // The connection is gone (disconnect, heartbeat timeout, or an undecodable batch: then
+  // `reason` is internal and the transport already ignores the connection).
   virtual void on_connection_down(connection_id conn, duplex::error reason) = 0;
 };
 
@@ -41,6 +48,7 @@ struct socket_settings {
   std::chrono::milliseconds handshake_interval{5000};
   std::int64_t max_message_size = -1;  // ZMQ_MAXMSGSIZE backstop
   wire::decode_limits limits{};
+  security_options security{};
 };
 
 class transport {
@@ -58,7 +66,8 @@ class transport {
   // Returns the endpoint actually bound (port 0 and ipc wildcards resolved).
   result<std::string> bind(owner_id owner, const std::string& endpoint);
   result<void> unbind(owner_id owner, const std::string& endpoint);
-  result<void> connect(owner_id owner, const std::string& endpoint);
+  // `server_key`: the bound peer's CURVE public key (empty: the owner's default).
+  result<void> connect(owner_id owner, const std::string& endpoint, std::string server_key = {});
   result<void> disconnect(owner_id owner, const std::string& endpoint);
 
   // Queues encoded frames for a connection; never blocks. Frames queued together or in quick
@@ -71,7 +80,8 @@ class transport {
   void send_credit(connection_id conn, std::string encoded_frames);
   // Stops delivering frames from a connection (after BYE). The ZeroMQ connection stays open
   // (libzmq cannot close one connection of a ROUTER); a DEALER's endpoint stays dead until the
-  // application disconnects and reconnects it.
+  // application disconnects and reconnects it. (A connection that fails its heartbeats is
+  // different: a DEALER then starts over with a new connection.)
   void close_connection(connection_id conn);
 
  private:

@@ -38,6 +38,8 @@ struct channel_meta {
   metadata trailers;  // filled when the remote's trailers arrive (before end-of-stream)
   std::string local_peer_id;
   std::string remote_peer_id;  // empty until the channel is sent to a remote peer
+  // The remote's public key as CURVE authenticated it (Z85); empty without CURVE.
+  std::string remote_key;
 };
 
 class channel {

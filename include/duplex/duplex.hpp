@@ -9,3 +9,4 @@
 #include "duplex/peer.hpp"
 #include "duplex/read_result.hpp"
 #include "duplex/runtime.hpp"
+#include "duplex/security.hpp"

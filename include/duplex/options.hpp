@@ -9,6 +9,7 @@
 #include <string>
 
 #include "duplex/error.hpp"
+#include "duplex/security.hpp"
 
 namespace spdlog {
 class logger;
@@ -41,9 +42,15 @@ struct peer_options {
   // How long shutdown() and the destructor wait for queued frames to leave.
   milliseconds linger = milliseconds{1000};
 
-  // ZeroMQ heartbeats on every connection (ZMQ_HEARTBEAT_IVL / _TIMEOUT / _TTL).
+  // Liveness of every connection: Duplex PING every heartbeat_interval, and the connection
+  // fails (its channels end with unavailable) when nothing arrives for heartbeat_timeout.
+  // ZeroMQ heartbeats (ZMQ_HEARTBEAT_IVL / _TIMEOUT / _TTL) use the same values. Answered by
+  // the transport thread: blocked handlers or busy actors never make a peer look dead.
   milliseconds heartbeat_interval = milliseconds{5000};
   milliseconds heartbeat_timeout = milliseconds{15000};
+  // A connection that has not finished its ZeroMQ handshake by then is dropped
+  // (ZMQ_HANDSHAKE_IVL; against clients that connect and never speak).
+  milliseconds handshake_interval = milliseconds{5000};
 
   // Reconnect backoff of connected endpoints (ZMQ_RECONNECT_IVL / _MAX).
   milliseconds reconnect_interval = milliseconds{100};
@@ -62,6 +69,9 @@ struct peer_options {
   // together; a channel the remote opens beyond the limit is refused (resource_exhausted).
   std::size_t max_channels_per_remote = 100'000;
   std::size_t max_header_bytes = 64u << 10;  // 64 KiB of service name + headers per OPEN
+
+  // CURVE encryption and authentication (see duplex/security.hpp). Off by default.
+  security_options security = {};
 
   // Returns invalid_argument naming the first bad value, or ok.
   result<void> validate() const;

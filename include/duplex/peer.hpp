@@ -29,7 +29,8 @@ struct peer_event {
   enum class kind {
     connected,     // HELLO exchange completed with remote_peer_id
     disconnected,  // the connection to remote_peer_id is gone (`reason`)
-    rejected,      // a connection failed its HELLO (version, duplicate id) or sent BYE
+    rejected,      // a connection failed its HELLO (version, duplicate id) or sent BYE, or a
+                   // connected endpoint failed its handshake (remote_peer_id is then the endpoint)
   };
   kind what;
   std::string remote_peer_id;
@@ -54,7 +55,12 @@ class peer {
   // give invalid_argument.
   result<std::string> bind(const std::string& endpoint);
   result<void> unbind(const std::string& endpoint);
-  result<void> connect(const std::string& endpoint);
+  // With CURVE (options.security), connecting needs the bound peer's public key: from
+  // `options`, else security.server_key. While no remote peer is ready and a connected
+  // endpoint's last handshake failed (refused key, wrong server key, CURVE on one side only),
+  // open() fails at once with that error (unauthenticated, or unavailable) instead of waiting;
+  // ZeroMQ keeps retrying the endpoint with backoff, and the next success clears it.
+  result<void> connect(const std::string& endpoint, const connect_options& options = {});
   result<void> disconnect(const std::string& endpoint);
 
   // Opens a channel to the next remote peer chosen by the round-robin scheduler when one is

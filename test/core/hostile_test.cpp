@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <random>
 
 #include "support.hpp"
@@ -250,21 +251,77 @@ BOOST_AUTO_TEST_CASE(hello_with_another_major_version_gets_failed_precondition_a
   f.good_client_still_works();
 }
 
+namespace {
+int raw_tcp_connect(const std::string& endpoint) {
+  auto port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  return fd;
+}
+
+// Whether the server closes `fd` within `limit` (reads until EOF, ignoring its greeting).
+bool closed_by_server_within(int fd, std::chrono::milliseconds limit) {
+  timeval tv{static_cast<time_t>(limit.count() / 1000),
+             static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buffer[256];
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) return true;
+    if (n < 0 && errno != EINTR) return errno == ECONNRESET;
+  }
+  return false;
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(raw_tcp_garbage_without_zmtp_is_dropped) {
   server_fixture f;
-  auto port = std::stoi(f.endpoint.substr(f.endpoint.rfind(':') + 1));
   for (int i = 0; i < 5; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    int fd = raw_tcp_connect(f.endpoint);
     std::string junk = "GET / HTTP/1.1\r\n\r\n" + std::string(100, '\xff');
     (void)::write(fd, junk.data(), junk.size());
     ::close(fd);
   }
   f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(truncated_zmtp_greetings_do_not_hurt_the_server) {
+  server_fixture f;
+  // A ZMTP 3 greeting starts 0xff, 8 bytes, 0x7f, version 3: send only parts of it.
+  const std::string greeting("\xff\0\0\0\0\0\0\0\x01\x7f\x03\x00NULL", 16);
+  for (std::size_t cut : {1u, 10u, 11u, 16u}) {
+    int fd = raw_tcp_connect(f.endpoint);
+    (void)::write(fd, greeting.data(), cut);
+    ::close(fd);
+  }
+  f.good_client_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(slow_loris_without_a_greeting_is_dropped_after_the_handshake_interval) {
+  runtime rt;
+  peer_options options;
+  options.handshake_interval = 300ms;
+  peer server(rt, options);
+  server.handle("echo", echo_handler());
+  auto endpoint = *server.bind("tcp://127.0.0.1:0");
+  int silent = raw_tcp_connect(endpoint);
+  int half = raw_tcp_connect(endpoint);
+  (void)::write(half, "\xff\0\0", 3);  // a greeting begun and never finished
+  // The bound is the handshake interval plus scheduling slack, not a speed goal.
+  BOOST_TEST(closed_by_server_within(silent, 3s));
+  BOOST_TEST(closed_by_server_within(half, 3s));
+  ::close(silent);
+  ::close(half);
+  peer client(rt);
+  BOOST_REQUIRE(client.connect(endpoint));
+  auto ch = client.open("echo");
+  BOOST_REQUIRE(ch.write(to_bytes("ping")));
+  BOOST_TEST(ch.read(wait_limit).is_message());
 }
 
 BOOST_AUTO_TEST_CASE(data_beyond_the_connection_window_ends_the_connection) {
@@ -293,6 +350,60 @@ BOOST_AUTO_TEST_CASE(data_beyond_the_connection_window_ends_the_connection) {
   BOOST_REQUIRE(bye);
   BOOST_TEST(raw_client::code_of(*bye) == 13);
   BOOST_TEST(raw_client::message_of(*bye).find("connection window") != std::string::npos);
+}
+
+// Liveness is Duplex's own PING/PONG: a remote whose ZeroMQ side answers ZeroMQ heartbeats but
+// whose Duplex side never answers PING is dropped after heartbeat_timeout.
+BOOST_AUTO_TEST_CASE(a_connected_remote_that_never_answers_ping_is_dropped) {
+  runtime rt;
+  peer_options options;
+  options.heartbeat_interval = 100ms;
+  options.heartbeat_timeout = 400ms;
+  peer server(rt, options);
+  event_log events(server);
+  auto endpoint = *server.bind("tcp://127.0.0.1:0");
+  raw_client mute(endpoint);
+  mute.hello("mute");
+  BOOST_REQUIRE(events.wait_for(peer_event::kind::connected));
+  BOOST_TEST(mute.wait_for(9).has_value(), "the server sends PING");
+  auto down = events.wait_for(peer_event::kind::disconnected);
+  BOOST_REQUIRE(down);
+  BOOST_TEST(down->reason.code == errc::unavailable);
+  BOOST_TEST(down->reason.message.find("heartbeat") != std::string::npos, down->reason.message);
+  BOOST_TEST(server.peers().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_that_fails_its_heartbeats_is_replaced_by_a_new_one) {
+  zmq::context_t context;
+  zmq::socket_t router(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:0");
+  auto endpoint = router.get(zmq::sockopt::last_endpoint);
+  runtime rt;
+  peer_options options;
+  options.heartbeat_interval = 100ms;
+  options.heartbeat_timeout = 400ms;
+  peer client(rt, options);
+  event_log events(client);
+  BOOST_REQUIRE(client.connect(endpoint));
+  // Answers each HELLO with a HELLO and nothing else: never PONG.
+  std::set<std::string> connections;
+  auto deadline = std::chrono::steady_clock::now() + 3 * wait_limit;
+  router.set(zmq::sockopt::rcvtimeo, 100);
+  while (connections.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    zmq::message_t id, body;
+    if (!router.recv(id)) continue;
+    (void)router.recv(body);
+    if (body.size() < 2 || static_cast<const std::uint8_t*>(body.data())[1] != 1) continue;
+    connections.insert(id.to_string());
+    router.send(id, zmq::send_flags::sndmore);
+    router.send(zmq::buffer(raw_client::frame(1, 0, 1, 0, std::string("mute-server"),
+                                              "session-" + id.to_string(), 8u << 20, 4u << 20)));
+  }
+  BOOST_TEST(connections.size() == 2u, "the client connected again after the timeout");
+  auto down = events.wait_for(peer_event::kind::disconnected);
+  BOOST_REQUIRE(down);
+  BOOST_TEST(down->reason.message.find("heartbeat") != std::string::npos, down->reason.message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
