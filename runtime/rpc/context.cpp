@@ -58,6 +58,10 @@ const metadata& call_context::headers() const {
 const std::string& call_context::peer_id() const {
   return scope_->peer_id;
 }
+
+const std::string& call_context::peer_key() const {
+  return scope_->peer_key;
+}
 std::size_t call_context::depth() const {
   return scope_->depth;
 }

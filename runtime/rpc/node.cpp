@@ -48,7 +48,7 @@ call_stream node_core::start_call(const opener& open, std::string method, call_o
   st->node = shared_from_this();
   st->chain = &options.client_interceptors;
   st->oneway = oneway;
-  st->info = call_info{std::move(method), std::move(o.headers), o.peer, true, depth};
+  st->info = call_info{std::move(method), std::move(o.headers), o.peer, true, depth, {}};
   auto& headers = st->info.headers;
 
   auto now = clock::now();
@@ -166,6 +166,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
   scope->method = meta.service;
   scope->headers = meta.headers;
   scope->peer_id = meta.remote_peer_id;
+  scope->peer_key = meta.remote_key;
   scope->depth = depth;
 
   error status;
@@ -199,7 +200,8 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
 
   auto st = std::make_shared<call_state>();
   st->node = shared_from_this();
-  st->info = call_info{scope->method, scope->headers, scope->peer_id, false, depth};
+  st->info =
+      call_info{scope->method, scope->headers, scope->peer_id, false, depth, scope->peer_key};
   st->chain = &options.server_interceptors;
   st->payload_codec = &ch.payload_codec();
   st->deadline = scope->deadline;

@@ -60,6 +60,7 @@ struct call_scope {
   std::string method;
   metadata headers;
   std::string peer_id;
+  std::string peer_key;
   std::size_t depth = 0;
   bool oneway = false;
   std::optional<clock::time_point> deadline;

@@ -33,6 +33,8 @@ class call_context {
   const metadata& headers() const;
   // The remote peer that made the call.
   const std::string& peer_id() const;
+  // The caller's CURVE public key as authenticated (Z85); empty without CURVE.
+  const std::string& peer_key() const;
   // 0 for a call, n for a callback nested n deep.
   std::size_t depth() const;
   // The caller's deadline, measured on this side's clock from the call's arrival.

@@ -20,6 +20,9 @@ struct call_info {
   std::string peer_id;    // the remote peer (empty while a client call waits for one)
   bool client = true;     // true in the client chain, false in the server chain
   std::size_t depth = 0;  // 0 for calls, n for callbacks nested n deep
+  // Server chain: the caller's CURVE public key as authenticated (Z85); empty without CURVE
+  // and in the client chain.
+  std::string peer_key = {};
 };
 
 enum class direction { sent, received };
