@@ -69,4 +69,43 @@ BOOST_AUTO_TEST_CASE(ten_thousand_concurrent_channels_each_do_round_trips) {
   caf::anon_send_exit(acceptor, caf::exit_reason::user_shutdown);
 }
 
+namespace {
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+}  // namespace
+
+// Connection churn must not leak sockets: fds return to the baseline after thousands of
+// connects and disconnects, some completing HELLO, most not.
+BOOST_AUTO_TEST_CASE(ten_thousand_connects_and_disconnects_leave_no_fds_behind) {
+  runtime rt;
+  peer server(rt, with_id("server"));
+  server.handle("echo", echo_handler());
+  auto endpoint = *server.bind("tcp://127.0.0.1:0");
+  peer client(rt, with_id("client"));
+  // Warm up: the first connection creates the transport's lasting fds.
+  BOOST_REQUIRE(client.connect(endpoint));
+  BOOST_REQUIRE(eventually([&] { return server.peers().size() == 1; }));
+  BOOST_REQUIRE(client.disconnect(endpoint));
+  BOOST_REQUIRE(eventually([&] { return server.peers().empty(); }));
+  const auto baseline = open_fds();
+
+  for (int i = 0; i < 10'000; ++i) {
+    BOOST_REQUIRE(client.connect(endpoint));
+    if (i % 50 == 0) {  // every 50th completes HELLO and carries a channel
+      BOOST_REQUIRE(eventually([&] { return client.peers().size() == 1; }));
+      auto ch = client.open("echo");
+      BOOST_REQUIRE(ch.write(to_bytes("x")));
+      BOOST_REQUIRE(ch.read(wait_limit).is_message());
+    }
+    BOOST_REQUIRE(client.disconnect(endpoint));
+  }
+  BOOST_TEST(eventually([&] { return open_fds() <= baseline; }, 10s),
+             "fds: " << open_fds() << " against a baseline of " << baseline);
+  BOOST_TEST(eventually([&] { return server.peers().empty() && server.channel_count() == 0; }));
+  BOOST_TEST(client.channel_count() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
