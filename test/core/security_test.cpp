@@ -3,6 +3,7 @@
 // the caller's authenticated key.
 #include <boost/test/unit_test.hpp>
 
+#include <msgpack.hpp>
 #include <zmq.hpp>
 
 #include <filesystem>
@@ -269,6 +270,42 @@ BOOST_AUTO_TEST_CASE(connect_without_the_server_key_is_invalid_argument) {
   BOOST_TEST(
       plain.connect("tcp://127.0.0.1:1", {curve_keypair::generate().public_key}).error().code ==
       errc::invalid_argument);
+}
+
+// A CURVE remote that completes the handshake and HELLO, then falls silent (its ZeroMQ side
+// still answers ZeroMQ heartbeats) is detected by Duplex's heartbeats all the same.
+BOOST_AUTO_TEST_CASE(a_silent_curve_remote_is_detected_by_heartbeats) {
+  zmq::context_t context;  // no ZAP handler: a plain CURVE server admits any client key
+  auto server_keys = curve_keypair::generate();
+  zmq::socket_t router(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::curve_server, 1);
+  router.set(zmq::sockopt::curve_secretkey, server_keys.secret_key);
+  router.bind("tcp://127.0.0.1:0");
+  auto endpoint = router.get(zmq::sockopt::last_endpoint);
+
+  runtime rt;
+  peer_options options;
+  options.security.curve = curve_keypair::generate();
+  options.heartbeat_interval = 100ms;
+  options.heartbeat_timeout = 400ms;
+  peer client(rt, options);
+  event_log events(client);
+  BOOST_REQUIRE(client.connect(endpoint, {server_keys.public_key}));
+  router.set(zmq::sockopt::rcvtimeo, static_cast<int>(wait_limit.count()));
+  zmq::message_t id, hello;
+  BOOST_REQUIRE(router.recv(id));
+  BOOST_REQUIRE(router.recv(hello));
+  msgpack::sbuffer reply;
+  msgpack::pack(reply, std::make_tuple(1, 0, 1, 0, std::string("silent"), std::string("s1"),
+                                       8u << 20, 4u << 20));
+  router.send(id, zmq::send_flags::sndmore);
+  router.send(zmq::buffer(reply.data(), reply.size()));
+  BOOST_REQUIRE(events.wait_for(peer_event::kind::connected));
+  auto down = events.wait_for(peer_event::kind::disconnected);
+  BOOST_REQUIRE(down);
+  BOOST_TEST(down->reason.code == errc::unavailable);
+  BOOST_TEST(down->reason.message.find("heartbeat") != std::string::npos, down->reason.message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
