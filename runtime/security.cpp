@@ -5,15 +5,16 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 
 namespace duplex {
 
 namespace {
 
 constexpr std::size_t z85_key_length = 40;
-// zcert fills a missing secret key (a public certificate) with this.
-const std::string absent_secret(z85_key_length, '0');
 
 struct cert_deleter {
   void operator()(zcert_t* cert) const { zcert_destroy(&cert); }
@@ -29,8 +30,25 @@ bool is_regular_file(const std::string& path) {
   return std::filesystem::is_regular_file(path, ignored);
 }
 
-cert_ptr load_cert(const std::string& path) {
-  return cert_ptr(zcert_load(path.c_str()));
+struct config_deleter {
+  void operator()(zconfig_t* root) const { zconfig_destroy(&root); }
+};
+
+struct certificate_keys {
+  std::string public_key;
+  std::string secret_key;  // empty in a public certificate
+};
+
+// Reads a zcert certificate file (ZPL text). The text is read here and parsed from memory
+// because czmq's zconfig_load leaks its file handle when the text is malformed.
+std::optional<certificate_keys> read_certificate(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  if (!(text << file.rdbuf())) return std::nullopt;
+  std::unique_ptr<zconfig_t, config_deleter> root(zconfig_str_load(text.str().c_str()));
+  if (!root) return std::nullopt;
+  return certificate_keys{zconfig_get(root.get(), "/curve/public-key", ""),
+                          zconfig_get(root.get(), "/curve/secret-key", "")};
 }
 
 }  // namespace
@@ -51,10 +69,12 @@ curve_keypair curve_keypair::generate() {
 result<curve_keypair> curve_keypair::load(const std::string& path) {
   if (!is_regular_file(path) && !is_regular_file(path + "_secret"))
     return error{errc::not_found, "no key file '" + path + "'"};
-  auto cert = load_cert(path);
-  if (!cert) return bad_key("'" + path + "' is not a CURVE certificate");
-  curve_keypair keys{zcert_public_txt(cert.get()), zcert_secret_txt(cert.get())};
-  if (keys.secret_key == absent_secret)
+  // Like zcert_load: the secret certificate "<path>_secret" holds both keys.
+  auto cert = read_certificate(is_regular_file(path + "_secret") ? path + "_secret" : path);
+  if (!cert || !is_z85_key(cert->public_key))
+    return bad_key("'" + path + "' is not a CURVE certificate");
+  curve_keypair keys{cert->public_key, cert->secret_key};
+  if (keys.secret_key.empty())
     return bad_key("'" + path + "' holds no secret key (expected '" + path + "_secret')");
   if (auto ok = security_options{keys}.validate(); !ok)
     return bad_key("'" + path + "': " + ok.error().message);
@@ -80,10 +100,8 @@ result<std::string> load_public_key(const std::string& key_or_path) {
   if (!is_regular_file(key_or_path))
     return error{errc::not_found,
                  "'" + key_or_path + "' is neither a Z85 key of 40 characters nor a key file"};
-  // zcert_load prefers "<path>_secret": read the named file alone.
-  zconfig_t* root = zconfig_load(key_or_path.c_str());
-  std::string key = root ? zconfig_get(root, "/curve/public-key", "") : "";
-  zconfig_destroy(&root);
+  auto cert = read_certificate(key_or_path);
+  std::string key = cert ? cert->public_key : "";
   if (!is_z85_key(key)) return bad_key("'" + key_or_path + "' holds no CURVE public key");
   return key;
 }
