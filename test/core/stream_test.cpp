@@ -329,24 +329,33 @@ BOOST_AUTO_TEST_CASE(read_async_rearmed_from_its_callback_does_not_recurse_per_m
     ch.close_write();
     written.set_value();
   });
-  auto ch = f.client.open("many");
+  // Shared with the callback, which must find it alive even if this test fails and returns.
+  struct reader {
+    std::atomic<int> received{0};
+    std::promise<bool> ended;
+    channel ch;
+    std::function<void(read_result)> next;
+  };
+  auto state = std::make_shared<reader>();
+  state->ch = f.client.open("many");
   // Let the messages pile up so that each callback finds the next one already waiting.
   BOOST_REQUIRE((written.get_future().wait_for(4 * wait_limit) == std::future_status::ready));
-  std::atomic<int> received{0};
-  std::promise<bool> ended;
-  std::function<void(read_result)> next = [&](read_result r) {
+  std::weak_ptr<reader> weak = state;
+  state->next = [weak](read_result r) {
+    auto self = weak.lock();
+    if (!self) return;
     if (r.is_message()) {
-      ++received;
-      ch.read_async(next);
+      ++self->received;
+      self->ch.read_async(self->next);
     } else {
-      ended.set_value(r.is_end());
+      self->ended.set_value(r.is_end());
     }
   };
-  ch.read_async(next);
-  auto done = ended.get_future();
+  auto done = state->ended.get_future();
+  state->ch.read_async(state->next);
   BOOST_REQUIRE((done.wait_for(4 * wait_limit) == std::future_status::ready));
   BOOST_TEST(done.get());
-  BOOST_TEST(received.load() == count);
+  BOOST_TEST(state->received.load() == count);
 }
 
 BOOST_AUTO_TEST_CASE(on_finish_reports_a_clean_end_a_cancel_and_an_empty_handle) {
