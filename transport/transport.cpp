@@ -287,6 +287,10 @@ class transport::impl {
                      static_cast<int>(settings.reconnect_interval.count()));
     entry.socket.set(zmq::sockopt::reconnect_ivl_max,
                      static_cast<int>(settings.reconnect_interval_max.count()));
+    // A TCP connect unanswered for the heartbeat timeout is given up and retried: otherwise,
+    // after a silent partition, reconnecting waits for the kernel's SYN backoff (up to minutes).
+    entry.socket.set(zmq::sockopt::connect_timeout,
+                     static_cast<int>(settings.heartbeat_timeout.count()));
     if (!entry.server_key.empty())
       curve_client_options(entry.socket, *settings.security.curve, entry.server_key);
     // The monitor must exist before connecting or the first handshake event is lost.
