@@ -26,6 +26,7 @@ command_line::command_line(CLI::App& app) : app_(app) {
                   "port; the endpoint bound is printed)")
       ->type_name("ENDPOINT");
   app_.add_option("--peer-id", peer_id_, "This peer's id (default: random)")->type_name("ID");
+  add_key_options(app_, keys_);
 }
 
 void command_line::add_positional(const std::string& name, const std::string& help, bool required) {
@@ -67,6 +68,9 @@ duplex::result<arguments> command_line::resolve() const {
   for (std::size_t i = given.size(); i < own; ++i)
     if (positionals_[i + 1].required) return usage(positionals_[i + 1].name + " is missing");
   out.values = std::move(given);
+  auto keys = load_keys(keys_, out.where.bind);
+  if (!keys) return keys.error();
+  out.keys = std::move(*keys);
   return out;
 }
 

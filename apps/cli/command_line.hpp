@@ -1,6 +1,6 @@
 // What every command shares on its command line: where the remote peer is (the positional
-// ENDPOINT, --connect or --bind), the command's own positionals after it, headers, --timeout,
-// --peer-id and output formatting.
+// ENDPOINT, --connect or --bind), the command's own positionals after it, CURVE keys, headers,
+// --timeout, --peer-id and output formatting.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "key_options.hpp"
 
 namespace duplex_cli {
 
@@ -22,15 +23,16 @@ struct location {
 };
 
 // A command's positionals, resolved: where to meet the remote peer, then the command's own
-// values in the order they were declared (missing optional ones are absent).
+// values in the order they were declared (missing optional ones are absent), and the keys.
 struct arguments {
   location where;
   std::vector<std::string> values;
+  key_settings keys;
 };
 
 class command_line {
  public:
-  // Adds ENDPOINT, --connect, --bind and --peer-id to `app`.
+  // Adds ENDPOINT, --connect, --bind, --peer-id and the key options to `app`.
   explicit command_line(CLI::App& app);
 
   // A positional after ENDPOINT; declare in order.
@@ -39,7 +41,8 @@ class command_line {
   void add_call_options(const std::string& default_timeout);
 
   // After parsing. CLI11 fills positionals in order, so with --connect or --bind what landed in
-  // ENDPOINT is the command's first value. invalid_argument for a wrong count or endpoint.
+  // ENDPOINT is the command's first value. Reads the key files. invalid_argument for a wrong
+  // count, endpoint or key option.
   duplex::result<arguments> resolve() const;
   // -H values as headers; invalid_argument for a reserved or malformed one.
   duplex::result<duplex::metadata> headers() const;
@@ -60,6 +63,7 @@ class command_line {
   std::string connect_;
   std::string bind_;
   std::string peer_id_;
+  key_arguments keys_;
   std::vector<std::string> header_args_;
   std::string timeout_;
   bool pretty_ = false;

@@ -66,7 +66,7 @@ duplex::error run_serve(serve_command& cmd) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  session local(cmd.line.peer_id());
+  session local(cmd.line.peer_id(), args->keys);
   if (cmd.echo->parsed())
     if (auto added = local.services().add(echo_service()); !added) return added.error();
   if (cmd.exec->parsed())

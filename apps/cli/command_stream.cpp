@@ -74,7 +74,7 @@ duplex::error run_stream(const command_line& line) {
     single = std::move(*request);
   }
 
-  session local(line.peer_id());
+  session local(line.peer_id(), plan->args.keys);
   auto remote = meet_remote(local, plan->args.where, plan->budget);
   if (!remote) return remote.error();
   auto options = json_call_options(*plan, *remote);

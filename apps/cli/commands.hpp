@@ -20,5 +20,6 @@ command add_call(CLI::App& app);
 command add_ping(CLI::App& app);
 command add_stream(CLI::App& app);
 command add_serve(CLI::App& app);
+command add_keygen(CLI::App& app);
 
 }  // namespace duplex_cli

@@ -35,7 +35,7 @@ duplex::error run_unary(const command_line& line, const request_builder& build,
   auto request = build(plan->args.values);
   if (!request) return request.error();
 
-  session local(line.peer_id());
+  session local(line.peer_id(), plan->args.keys);
   auto remote = meet_remote(local, plan->args.where, plan->budget);
   if (!remote) return remote.error();
   auto options = json_call_options(*plan, *remote);

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
 
   std::vector<duplex_cli::command> commands{
       duplex_cli::add_list(app),   duplex_cli::add_describe(app), duplex_cli::add_call(app),
-      duplex_cli::add_stream(app), duplex_cli::add_ping(app),     duplex_cli::add_serve(app)};
+      duplex_cli::add_stream(app), duplex_cli::add_ping(app),     duplex_cli::add_serve(app),
+      duplex_cli::add_keygen(app)};
   for (auto& c : commands) c.app->footer(subcommand_footer);
 
   try {

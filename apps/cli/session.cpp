@@ -9,9 +9,10 @@ namespace duplex_cli {
 
 namespace {
 
-duplex::peer_options peer_settings(const std::string& peer_id) {
+duplex::peer_options peer_settings(const std::string& peer_id, const key_settings& keys) {
   duplex::peer_options options;
   options.peer_id = peer_id;
+  options.security = keys.security;
   return options;
 }
 
@@ -31,20 +32,21 @@ struct session::arrivals {
   std::mutex mutex;
   std::condition_variable changed;
   std::string first_peer;
-  std::optional<duplex::error> rejection;
+  std::optional<duplex::peer_event> rejection;
 };
 
-session::session(const std::string& peer_id)
+session::session(const std::string& peer_id, const key_settings& keys)
     : arrivals_(std::make_shared<arrivals>()),
+      connect_(keys.connect),
       runtime_(runtime_settings()),
-      peer_(runtime_, peer_settings(peer_id)),
+      peer_(runtime_, peer_settings(peer_id, keys)),
       node_(peer_, services_) {
   peer_.on_event([seen = arrivals_](const duplex::peer_event& event) {
     std::lock_guard<std::mutex> lock(seen->mutex);
     if (event.what == duplex::peer_event::kind::connected && seen->first_peer.empty())
       seen->first_peer = event.remote_peer_id;
     else if (event.what == duplex::peer_event::kind::rejected && !seen->rejection)
-      seen->rejection = event.reason;
+      seen->rejection = event;
     seen->changed.notify_all();
   });
 }
@@ -58,7 +60,9 @@ session::~session() {
 
 duplex::result<std::string> session::open(const location& where) {
   if (where.bind) return peer_.bind(where.endpoint);
-  if (auto connected = peer_.connect(where.endpoint); !connected) return connected.error();
+  if (auto connected = peer_.connect(where.endpoint, connect_); !connected)
+    return connected.error();
+  connected_to_ = where.endpoint;
   return where.endpoint;
 }
 
@@ -67,9 +71,12 @@ duplex::result<std::string> session::wait_for_peer(clock::time_point deadline) {
   arrivals_->changed.wait_until(
       lock, deadline, [this] { return !arrivals_->first_peer.empty() || arrivals_->rejection; });
   if (!arrivals_->first_peer.empty()) return arrivals_->first_peer;
-  if (arrivals_->rejection)
-    return duplex::error{arrivals_->rejection->code,
-                         "the connection was rejected: " + arrivals_->rejection->message};
+  if (arrivals_->rejection) {
+    const auto& reason = arrivals_->rejection->reason;
+    // A failed handshake (CURVE) comes from the endpoint, and its message names it.
+    if (arrivals_->rejection->remote_peer_id == connected_to_) return reason;
+    return duplex::error{reason.code, "the connection was rejected: " + reason.message};
+  }
   return duplex::error{duplex::errc::deadline_exceeded, "no peer within the timeout"};
 }
 
@@ -82,6 +89,7 @@ duplex::result<std::string> meet_remote(session& s, const location& where,
   if (remote) return remote;
   if (remote.code() == duplex::errc::deadline_exceeded)
     return duplex::error{remote.code(), describe_wait(where, *endpoint) + " within the timeout"};
+  if (remote.error().message.find(*endpoint) != std::string::npos) return remote.error();
   return duplex::error{remote.code(), *endpoint + ": " + remote.error().message};
 }
 

@@ -15,13 +15,14 @@ namespace duplex_cli {
 
 class session {
  public:
-  // Throws duplex::exception when the peer id is unusable.
-  explicit session(const std::string& peer_id);
+  // Throws duplex::exception when the peer id is unusable. `keys`: CURVE, when it has a pair.
+  session(const std::string& peer_id, const key_settings& keys);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  // Binds or connects; returns the endpoint as bound (tcp port 0 becomes the chosen port).
+  // Binds or connects (with the server key of `keys`); returns the endpoint as bound (tcp port
+  // 0 becomes the chosen port).
   duplex::result<std::string> open(const location& where);
   // Waits until a remote peer completed its handshake: its id. deadline_exceeded at
   // `deadline`; the reason when a connection was rejected (duplicate id, protocol version).
@@ -34,6 +35,8 @@ class session {
   struct arrivals;
 
   std::shared_ptr<arrivals> arrivals_;  // shared with the event callback
+  duplex::connect_options connect_;
+  std::string connected_to_;  // the endpoint open() connected to
   duplex::runtime runtime_;
   duplex::peer peer_;
   duplex::rpc::service_registry services_;

@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 DUPLEX = sys.argv[1]
@@ -225,6 +226,121 @@ def test_bind_mode():
     check("serve --exit-after stops by itself", quick.wait(timeout=STEP_LIMIT) == 0)
 
 
+def keygen(path, *extra):
+    """duplex keygen PATH; returns (exit status, stdout, stderr)."""
+    return run("keygen", *extra, path)
+
+
+def test_keygen(keys):
+    pair = os.path.join(keys, "server")
+    code, out, err = keygen(pair)
+    public_key = out.strip()
+    check("keygen prints a Z85 public key", code == 0 and len(public_key) == 40,
+          f"exit {code}, {out!r}, {err!r}")
+    check("keygen writes PATH with the public key",
+          os.path.isfile(pair) and public_key in open(pair).read())
+    check("keygen writes PATH_secret with mode 0600",
+          os.path.isfile(pair + "_secret")
+          and os.stat(pair + "_secret").st_mode & 0o777 == 0o600,
+          oct(os.stat(pair + "_secret").st_mode) if os.path.exists(pair + "_secret") else "none")
+    check_call("keygen refuses to overwrite: already_exists (7)", keygen(pair), 7,
+               stderr_has="already_exists: ")
+    check("... and leaves the key pair as it was", public_key in open(pair).read())
+    os.chmod(pair + "_secret", 0o644)
+    code, out, _ = keygen(pair, "--force")
+    check("keygen --force replaces the pair",
+          code == 0 and out.strip() != public_key and out.strip() in open(pair).read())
+    check("... and the new secret file is 0600",
+          os.stat(pair + "_secret").st_mode & 0o777 == 0o600)
+    check_call("keygen into a missing directory is not_found (6)",
+               keygen(os.path.join(keys, "nowhere", "key")), 6, stderr_has="not_found: ")
+    check_call("keygen without PATH is a usage error (4)", run("keygen"), 4,
+               stderr_has="invalid_argument: ")
+
+
+def test_curve(keys):
+    """A CURVE server with an allow-list directory; clients with and without allowed keys."""
+    os.mkdir(os.path.join(keys, "clients"))
+    client = os.path.join(keys, "clients", "client")
+    stranger = os.path.join(keys, "stranger")
+    server = os.path.join(keys, "server")
+    server_key = keygen(server, "--force")[1].strip()
+    keygen(client)
+    keygen(stranger)
+
+    _, endpoint = start("serve", "--bind", "tcp://127.0.0.1:0", "--exit-after", "60s",
+                        "--key", server, "--allow", os.path.join(keys, "clients"), "echo")
+    check("serve --key --allow prints its endpoint", endpoint.startswith("tcp://127.0.0.1:"),
+          endpoint)
+    check_call("call --key --server-key FILE over CURVE",
+               run("call", "--key", client, "--server-key", server, endpoint, "echo/echo",
+                   '{"secret": 42}'),
+               0, lambda out: json.loads(out) == {"secret": 42})
+    check_call("stream and --server-key as Z85 text",
+               run("stream", "--key", client, "--server-key", server_key, endpoint,
+                   "echo/stream", stdin='1\n"two"\n'),
+               0, lambda out: lines(out) == [1, "two"])
+    check_call("ping over CURVE", run("ping", "--key", client, "--server-key", server, endpoint),
+               0, lambda out: json.loads(out)["rtt_ms"] >= 0)
+
+    started = time.monotonic()
+    check_call("a key not allowed is unauthenticated (17)",
+               run("call", "--timeout", "10s", "--key", stranger, "--server-key", server,
+                   endpoint, "echo/echo"),
+               17, stderr_has="unauthenticated: ")
+    check("... refused well within the timeout", time.monotonic() - started < 5,
+          f"{time.monotonic() - started:.1f} s")
+    # libzmq reports the mechanism mismatch to the client as such (unauthenticated) or, when
+    # the server hangs up first, without detail (unavailable): either is a refusal.
+    started = time.monotonic()
+    code, out, err = run("call", "--timeout", "10s", endpoint, "echo/echo")
+    check("no --key against a CURVE server is refused (17, or 15 without detail)",
+          (code, err.split(":")[0]) in {(17, "unauthenticated"), (15, "unavailable")}
+          and f"the handshake with '{endpoint}' failed" in err,
+          f"exit {code}, stdout {out!r}, stderr {err!r}")
+    check("... refused well within the timeout", time.monotonic() - started < 5,
+          f"{time.monotonic() - started:.1f} s")
+
+    # The other way round: the side that binds is the one with the allow-list.
+    caller, line = start("call", "--bind", "tcp://127.0.0.1:0", "--timeout", "10s",
+                         "--key", server, "--allow", client, "echo/echo", '"reverse"',
+                         read_from="stderr")
+    bound = line.removeprefix("listening on ")
+    start("serve", "--connect", bound, "--exit-after", "30s", "--key", client, "--server-key",
+          server_key, "echo")
+    out, err = caller.communicate(timeout=STEP_LIMIT)
+    check("call --bind --key --allow answered by serve --connect --key --server-key",
+          caller.returncode == 0 and json.loads(out or "null") == "reverse",
+          f"exit {caller.returncode}, {out!r}, {err!r}")
+
+
+def test_bad_keys(keys):
+    server = os.path.join(keys, "server")
+    garbage = os.path.join(keys, "garbage")
+    with open(garbage, "w") as f:
+        f.write("not a certificate\n")
+    target = "tcp://127.0.0.1:1"
+    for name, args, message in [
+            ("a missing --key file", ["--key", os.path.join(keys, "missing"), "--server-key",
+                                      server], "--key: "),
+            ("a --key file that is no certificate", ["--key", garbage, "--server-key", server],
+             "--key: "),
+            ("a --server-key that is no key", ["--key", server, "--server-key", "short"],
+             "--server-key: "),
+            ("--server-key without --key", ["--server-key", server], "needs --key"),
+            ("--key without --server-key", ["--key", server], "needs --server-key")]:
+        code, out, err = run("ping", *args, target)
+        check(f"{name} is a usage error (4)",
+              code == 4 and err.startswith("invalid_argument: ") and message in err,
+              f"exit {code}, stdout {out!r}, stderr {err!r}")
+    check_call("serve --bind --key without --allow is a usage error (4)",
+               run("serve", "--bind", "tcp://127.0.0.1:0", "--key", server), 4,
+               stderr_has="needs --allow or --allow-any")
+    check_call("an --allow file that is no key is a usage error (4)",
+               run("serve", "--bind", "tcp://127.0.0.1:0", "--key", server, "--allow", garbage),
+               4, stderr_has="invalid_argument: --allow: ")
+
+
 def main():
     started = time.monotonic()
     try:
@@ -237,6 +353,10 @@ def main():
         test_usage()
         test_exec()
         test_bind_mode()
+        with tempfile.TemporaryDirectory(prefix="duplex-cli-keys-") as keys:
+            test_keygen(keys)
+            test_curve(keys)
+            test_bad_keys(keys)
     finally:
         stop_all()
     print(f"{len(failures)} failed in {time.monotonic() - started:.1f} s")
