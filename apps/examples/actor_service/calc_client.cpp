@@ -1,14 +1,16 @@
 // An actor in another process calls the remote `calc` service as if it were a local actor.
 //
-//   duplex-example-calc-client ENDPOINT
+//   duplex-example-calc-client ENDPOINT [--key FILE --server-key KEY|FILE]
 #include <duplex/duplex.hpp>
 #include <duplex/rpc.hpp>
 
 #include <future>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "calc_protocol.hpp"
+#include "common/key_flags.hpp"
 
 namespace {
 
@@ -61,16 +63,19 @@ void ask(caf::event_based_actor* self, caf::actor calculator, std::promise<int>*
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: duplex-example-calc-client ENDPOINT\n";
+int main(int argc, char** argv) try {
+  auto keys = duplex_examples::key_flags::take(argc, argv);
+  if (argc != 2) {
+    std::cerr << "usage: duplex-example-calc-client ENDPOINT [--key FILE --server-key KEY|FILE]\n";
     return 2;
   }
   duplex::runtime rt({}, calc::register_types);
-  duplex::peer client(rt, duplex::peer_options{});
+  duplex::peer_options options;
+  auto connect = keys.apply(options);
+  duplex::peer client(rt, options);
   duplex::rpc::service_registry none;
   duplex::rpc::node rpc(client, none);
-  if (auto connected = client.connect(argv[1]); !connected) {
+  if (auto connected = client.connect(argv[1], connect); !connected) {
     std::cerr << connected.error() << "\n";
     return 1;
   }
@@ -88,4 +93,7 @@ int main(int argc, char** argv) {
   int failed = result.get();
   std::cout << (failed == 0 ? "all answers correct\n" : "some answers were wrong\n");
   return failed == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::cerr << "duplex-example-calc-client: " << e.what() << "\n";
+  return 2;
 }

@@ -2,15 +2,18 @@
 // standard input closes (or for --for SECONDS).
 //
 //   duplex-example-calc-server [ENDPOINT] [--for SECONDS]
+//                              [--key FILE (--allow KEY|FILE|DIR... | --allow-any)]
 #include <duplex/duplex.hpp>
 #include <duplex/rpc.hpp>
 
 #include <chrono>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "calc_protocol.hpp"
+#include "common/key_flags.hpp"
 
 namespace {
 
@@ -41,7 +44,8 @@ void serve_until_done(int seconds) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
+  auto keys = duplex_examples::key_flags::take(argc, argv);
   std::string endpoint = "tcp://127.0.0.1:0";
   int seconds = 0;
   for (int i = 1; i < argc; ++i) {
@@ -52,7 +56,9 @@ int main(int argc, char** argv) {
       endpoint = arg;
   }
   duplex::runtime rt({}, calc::register_types);
-  duplex::peer server(rt, duplex::peer_options{});
+  duplex::peer_options options;
+  keys.apply(options);  // it only binds
+  duplex::peer server(rt, options);
   auto bound = server.bind(endpoint);
   if (!bound) {
     std::cerr << bound.error() << "\n";
@@ -67,4 +73,7 @@ int main(int argc, char** argv) {
   serve_until_done(seconds);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "duplex-example-calc-server: " << e.what() << "\n";
+  return 2;
 }

@@ -12,12 +12,13 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "common/process.hpp"
 #include "events.hpp"
 #include "modes.hpp"
 
-using namespace duplex_examples;  // child_process, termination signals
+using namespace duplex_examples;  // child_process, termination signals, key_flags
 
 namespace events_example {
 
@@ -86,16 +87,41 @@ void publish(duplex::rpc::node& rpc, std::int64_t first, std::int64_t last,
   }
 }
 
+// With --key, one key pair for every process: the server lets in only its public key, the
+// others connect with it and know it as the server's.
+struct demonstration_keys {
+  key_flags server;
+  key_flags clients;
+};
+
+demonstration_keys share_key(const key_flags& given) {
+  require(given.server_key.empty() && given.allow.empty() && !given.allow_any,
+          "the demonstration takes --key only (the server and subscriber modes take the rest)");
+  if (given.key.empty()) return {};
+  return {key_flags{given.key, {}, {given.key}, false}, key_flags{given.key, given.key, {}, false}};
+}
+
+std::vector<std::string> with_keys(std::vector<std::string> argv, const key_flags& keys) {
+  if (keys.key.empty()) return argv;
+  argv.insert(argv.end(), {"--key", keys.key});
+  if (!keys.server_key.empty()) argv.insert(argv.end(), {"--server-key", keys.server_key});
+  for (auto& allowed : keys.allow) argv.insert(argv.end(), {"--allow", allowed});
+  return argv;
+}
+
 // Each subscriber checks that it received events 1..expect in order, and exits 0 if so
 // (dave never gets to: he is killed).
 std::map<std::string, child_process> start_subscribers(const std::string& program,
-                                                       const std::string& endpoint) {
+                                                       const std::string& endpoint,
+                                                       const key_flags& keys) {
   const std::map<std::string, int> expected_events{
       {"alice", 12}, {"bob", 12}, {"carol", 4}, {"dave", 8}};
   std::map<std::string, child_process> subscribers;
   for (const auto& [name, expect] : expected_events)
-    subscribers.emplace(name, child_process({program, "subscriber", "--endpoint", endpoint,
-                                             "--name", name, "--expect", std::to_string(expect)}));
+    subscribers.emplace(
+        name, child_process(with_keys({program, "subscriber", "--endpoint", endpoint, "--name",
+                                       name, "--expect", std::to_string(expect)},
+                                      keys)));
   return subscribers;
 }
 
@@ -106,19 +132,23 @@ void stop_cleanly(const std::string& name, child_process& process) {
 
 }  // namespace
 
-int run_driver(const std::string& program) {
+int run_driver(const std::string& program, const key_flags& given) {
+  auto keys = share_key(given);
   socket_file socket;
-  say(me, "starting the server and the subscribers alice, bob, carol and dave");
-  child_process server({program, "server", "--endpoint", socket.endpoint()});
-  auto subscribers = start_subscribers(program, socket.endpoint());
+  say(me, "starting the server and the subscribers alice, bob, carol and dave" +
+              std::string(given.key.empty() ? "" : ", all over CURVE"));
+  child_process server(
+      with_keys({program, "server", "--endpoint", socket.endpoint()}, keys.server));
+  auto subscribers = start_subscribers(program, socket.endpoint(), keys.clients);
 
   duplex::runtime rt;
   duplex::peer_options options;
   options.peer_id = "driver";
+  auto connect = keys.clients.apply(options);
   duplex::peer self{rt, options};
   duplex::rpc::service_registry no_services;  // it only publishes
   duplex::rpc::node rpc{self, no_services};
-  self.connect(socket.endpoint()).value();
+  self.connect(socket.endpoint(), connect).value();
 
   wait_for_subscriptions(rpc, 4);
   publish(rpc, 1, 4, 4);

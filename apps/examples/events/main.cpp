@@ -4,11 +4,14 @@
 //                                            the subscribers as processes, publishes, checks
 //   duplex-example-events server --endpoint ipc:///tmp/events
 //   duplex-example-events subscriber --endpoint ipc:///tmp/events --name alice --expect 12
+//
+// Each takes the key flags of common/key_flags.hpp; the demonstration only --key FILE.
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <stdexcept>
 
 #include "modes.hpp"
 
@@ -26,6 +29,14 @@ int main(int argc, char** argv) {
   using namespace events_example;
   CLI::App app{"Duplex example: an event server that calls its subscribers back"};
   app.require_subcommand(0, 1);
+  app.footer(duplex_examples::key_flags_help);
+  duplex_examples::key_flags keys;
+  try {
+    keys = duplex_examples::key_flags::take(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
 
   std::string endpoint;
   auto* server = app.add_subcommand("server", "Serve events/subscribe and events/publish");
@@ -41,9 +52,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (server->parsed()) return run_server(endpoint);
-    if (subscriber->parsed()) return run_subscriber(endpoint, name, expected_events);
-    return run_driver(std::filesystem::read_symlink("/proc/self/exe").string());
+    if (server->parsed()) return run_server(endpoint, keys);
+    if (subscriber->parsed()) return run_subscriber(endpoint, name, expected_events, keys);
+    return run_driver(std::filesystem::read_symlink("/proc/self/exe").string(), keys);
   } catch (const std::exception& e) {
     std::cerr << "duplex-example-events: FAILED: " << e.what() << std::endl;
     return 1;

@@ -157,7 +157,7 @@ duplex::rpc::service event_service(subscription_list& subscriptions,
 
 }  // namespace
 
-int run_server(const std::string& endpoint) {
+int run_server(const std::string& endpoint, const duplex_examples::key_flags& keys) {
   catch_termination_signals();
   subscription_list subscriptions;
   std::atomic<std::int64_t> published{0};
@@ -165,6 +165,7 @@ int run_server(const std::string& endpoint) {
     duplex::runtime rt;
     duplex::peer_options options;
     options.peer_id = "events-server";
+    keys.apply(options);  // it only binds
     duplex::peer self{rt, options};
     duplex::rpc::service_registry services;
     services.add(event_service(subscriptions, published)).value();

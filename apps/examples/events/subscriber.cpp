@@ -91,7 +91,7 @@ std::string describe(const std::vector<std::int64_t>& sequences) {
 }  // namespace
 
 int run_subscriber(const std::string& endpoint, const std::string& name,
-                   std::int64_t expected_events) {
+                   std::int64_t expected_events, const duplex_examples::key_flags& keys) {
   catch_termination_signals();
   std::signal(SIGUSR1, on_unsubscribe_signal);
   inbox events;
@@ -99,10 +99,11 @@ int run_subscriber(const std::string& endpoint, const std::string& name,
     duplex::runtime rt;
     duplex::peer_options options;
     options.peer_id = name;
+    auto connect = keys.apply(options);
     duplex::peer self{rt, options};
     duplex::rpc::service_registry no_services;  // it serves nothing but its callbacks
     duplex::rpc::node rpc{self, no_services};
-    self.connect(endpoint).value();
+    self.connect(endpoint, connect).value();
 
     duplex::rpc::call_options subscribe_options;
     subscribe_options.callbacks = event_callbacks(name, events);

@@ -72,7 +72,7 @@ dispatch_report dispatch(duplex::rpc::caller& rpc, const dispatch_plan& plan) {
   std::int64_t next_new_job = 1;
   std::int64_t recorded = 0;
   int in_flight = 0;
-  bool midway_done = false;
+  std::size_t next_milestone = 0;  // in the plan's order
 
   while (recorded < plan.jobs) {
     while (in_flight < plan.in_flight && (!waiting.empty() || next_new_job <= plan.jobs)) {
@@ -114,10 +114,9 @@ dispatch_report dispatch(duplex::rpc::caller& rpc, const dispatch_plan& plan) {
     slot = std::move(*done->outcome);
     ++report.results_by_worker[slot->worker];
     ++recorded;
-    if (!midway_done && recorded >= plan.midway_results) {
-      midway_done = true;
-      plan.at_midway();
-    }
+    while (next_milestone < plan.milestones.size() &&
+           recorded >= plan.milestones[next_milestone].results)
+      plan.milestones[next_milestone++].action();
   }
   return report;
 }

@@ -21,9 +21,12 @@ struct dispatch_plan {
   int in_flight = 64;
   int max_attempts = 5;  // per job
   std::chrono::milliseconds call_timeout = std::chrono::seconds{10};
-  // Runs once on the dispatching thread when this many results are in.
-  std::int64_t midway_results = 3'000;
-  std::function<void()> at_midway = [] {};
+  // Each runs once on the dispatching thread when its number of results is in.
+  struct milestone {
+    std::int64_t results;
+    std::function<void()> action;
+  };
+  std::vector<milestone> milestones;
 };
 
 struct dispatch_report {

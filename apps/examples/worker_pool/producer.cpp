@@ -1,9 +1,14 @@
 // duplex-example-worker-pool: a producer starts N duplex-example-worker processes, spreads
-// jobs over them round-robin with a bounded number in flight, kills one worker midway with
-// SIGKILL and retries its unfinished jobs on the others. It exits 0 when every job has exactly
-// one correct result and the kill caused at least one retry.
+// jobs over them round-robin with a bounded number in flight, hangs one worker midway
+// (SIGSTOP, so that it holds the jobs the round robin keeps giving it), kills it (SIGKILL) and
+// retries its unfinished jobs on the others. It exits 0 when every job has exactly one correct
+// result and the kill caused at least one retry.
 //
 //   duplex-example-worker-pool [--workers 3] [--jobs 10000] [--in-flight 64] [--worker PATH]
+//                              [--key FILE --allow KEY|FILE|DIR... --worker-key FILE]
+//
+// With --key the producer's endpoint is CURVE: the workers get --key WORKER-KEY and the
+// producer's public key as --server-key, and the producer lets in the keys --allow names.
 #include <duplex/duplex.hpp>
 #include <duplex/rpc.hpp>
 
@@ -13,15 +18,17 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/key_flags.hpp"
 #include "common/process.hpp"
 #include "dispatcher.hpp"
 #include "jobs.hpp"
 
-using namespace duplex_examples;  // child_process, termination signals
+using namespace duplex_examples;  // child_process, termination signals, key_flags
 
 using namespace std::chrono_literals;
 using namespace worker_pool;
@@ -32,8 +39,10 @@ struct settings {
   int workers = 3;
   std::int64_t jobs = 10'000;
   int in_flight = 64;
-  std::int64_t kill_after = 3'000;  // results in before one worker is killed
+  std::int64_t kill_after = 3'000;  // results in before one worker is hung, then killed
   std::string worker_program;
+  key_flags keys;          // the producer's own
+  std::string worker_key;  // the workers' key pair, with --key
 };
 
 struct worker {
@@ -45,11 +54,15 @@ std::string program_next_to_this_one(const std::string& name) {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / name).string();
 }
 
-std::vector<worker> start_workers(const settings& s, const std::string& endpoint) {
+std::vector<worker> start_workers(const settings& s, const std::string& endpoint,
+                                  const duplex::security_options& security) {
   std::vector<worker> workers;
   for (int i = 1; i <= s.workers; ++i) {
     auto id = "worker-" + std::to_string(i);
-    workers.push_back({id, child_process({s.worker_program, "--connect", endpoint, "--id", id})});
+    std::vector<std::string> argv{s.worker_program, "--connect", endpoint, "--id", id};
+    if (security.curve)
+      argv.insert(argv.end(), {"--key", s.worker_key, "--server-key", security.curve->public_key});
+    workers.push_back({id, child_process(std::move(argv))});
     std::cout << "producer: started " << id << " (pid " << workers.back().process.pid() << ")\n";
   }
   return workers;
@@ -67,6 +80,17 @@ void wait_for_workers(duplex::peer& producer, std::size_t count) {
     std::this_thread::sleep_for(10ms);
   }
   std::cout << "producer: all " << count << " workers connected\n";
+}
+
+// Results the others deliver while the victim hangs; the round robin hands the victim about a
+// third of the jobs sent meanwhile, so it surely holds unfinished jobs when it is killed (a
+// worker killed while running free may have answered everything it had).
+constexpr std::int64_t results_while_hung = 30;
+
+void hang_worker(worker& victim, std::int64_t results_so_far) {
+  std::cout << "producer: " << results_so_far << " results in; hanging " << victim.id << " (pid "
+            << victim.process.pid() << ") with SIGSTOP\n";
+  victim.process.suspend();
 }
 
 void kill_worker(worker& victim, std::int64_t results_so_far) {
@@ -123,21 +147,28 @@ bool run(const settings& s) {
   duplex::runtime rt;
   duplex::peer_options options;
   options.peer_id = "producer";
+  s.keys.apply(options);  // it only binds: no connect options
   duplex::peer producer{rt, options};
   duplex::rpc::service_registry no_services;  // it only calls
   duplex::rpc::node rpc{producer, no_services};
   auto endpoint = producer.bind("tcp://127.0.0.1:0").value();
   std::cout << "producer: listening on " << endpoint << "\n";
+  if (options.security.curve)
+    std::cout << "producer: CURVE on, public key " << options.security.curve->public_key
+              << ", allowing " << options.security.allowed_keys.size() << " client keys"
+              << (options.security.allow_any_key ? " (and any other)" : "") << "\n";
 
   // Declared after the node: on any failure the workers are killed and reaped first.
-  auto workers = start_workers(s, endpoint);
+  auto workers = start_workers(s, endpoint, options.security);
   wait_for_workers(producer, workers.size());
 
   dispatch_plan plan;
   plan.jobs = s.jobs;
   plan.in_flight = s.in_flight;
-  plan.midway_results = s.kill_after;
-  plan.at_midway = [&] { kill_worker(workers.at(workers.size() / 2), s.kill_after); };
+  auto& victim = workers.at(workers.size() / 2);
+  auto kill_at = s.kill_after + results_while_hung;
+  plan.milestones = {{s.kill_after, [&] { hang_worker(victim, s.kill_after); }},
+                     {kill_at, [&, kill_at] { kill_worker(victim, kill_at); }}};
   std::cout << "producer: running " << s.jobs << " jobs, at most " << s.in_flight << " in flight\n";
   auto started = std::chrono::steady_clock::now();
   auto report = dispatch(rpc, plan);
@@ -167,16 +198,29 @@ int main(int argc, char** argv) {
   settings s;
   s.worker_program = program_next_to_this_one("duplex-example-worker");
   CLI::App app{"Spreads jobs over worker processes and survives losing one"};
+  app.footer(key_flags_help);
   app.add_option("--workers", s.workers, "Worker processes to start")->check(CLI::Range(2, 64));
   app.add_option("--jobs", s.jobs, "Jobs to run")->check(CLI::PositiveNumber);
   app.add_option("--in-flight", s.in_flight, "Most jobs running at once")
       ->check(CLI::PositiveNumber);
-  app.add_option("--kill-after", s.kill_after, "Results before a worker is killed")
+  app.add_option("--kill-after", s.kill_after, "Results before a worker is hung, then killed")
       ->check(CLI::PositiveNumber);
   app.add_option("--worker", s.worker_program, "The duplex-example-worker program");
+  app.add_option("--worker-key", s.worker_key, "With --key: the workers' key pair")
+      ->check(CLI::ExistingFile);
+  try {
+    s.keys = key_flags::take(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
-  if (s.kill_after >= s.jobs) {
-    std::cerr << "--kill-after must be below --jobs\n";
+  if (s.keys.key.empty() != s.worker_key.empty()) {
+    std::cerr << "--key and --worker-key go together\n";
+    return 2;
+  }
+  if (s.kill_after + results_while_hung >= s.jobs) {
+    std::cerr << "--kill-after must be at least " << results_while_hung + 1 << " below --jobs\n";
     return 2;
   }
 

@@ -2,6 +2,7 @@
 // (SIGTERM, SIGINT) or the producer goes away.
 //
 //   duplex-example-worker --connect tcp://127.0.0.1:5555 --id worker-1
+//                         [--key FILE --server-key KEY|FILE]
 #include <duplex/duplex.hpp>
 #include <duplex/rpc.hpp>
 
@@ -11,12 +12,14 @@
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
+#include "common/key_flags.hpp"
 #include "common/process.hpp"
 #include "jobs.hpp"
 
-using namespace duplex_examples;  // child_process, termination signals
+using namespace duplex_examples;  // child_process, termination signals, key_flags
 
 using namespace std::chrono_literals;
 using namespace worker_pool;
@@ -73,11 +76,19 @@ int main(int argc, char** argv) {
   int max_delay_ms = 5;
   std::size_t threads = 16;
   CLI::App app{"Serves jobs/run for a duplex-example-worker-pool producer"};
+  app.footer(key_flags_help);
   app.add_option("--connect", producer_endpoint, "The producer's endpoint")->required();
   app.add_option("--id", worker_id, "This worker's peer id");
   app.add_option("--max-delay-ms", max_delay_ms, "Pretend work per job: 1 ms up to this")
       ->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "Jobs run at once")->check(CLI::Range(1, 64));
+  key_flags keys;
+  try {
+    keys = key_flags::take(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   catch_termination_signals();
 
@@ -89,11 +100,12 @@ int main(int argc, char** argv) {
     options.peer_id = worker_id;
     // The jobs mostly wait, so many can run at once on few cores.
     options.handler_threads = threads;
+    auto connect = keys.apply(options);
     duplex::peer self{rt, options};
     duplex::rpc::service_registry services;
     services.add(job_service(worker_id, max_delay_ms, jobs_run)).value();
     duplex::rpc::node rpc{self, services};
-    self.connect(producer_endpoint).value();
+    self.connect(producer_endpoint, connect).value();
     reason = serve_until_stopped(self);
   } catch (const std::exception& e) {
     std::cerr << worker_id << ": FAILED: " << e.what() << std::endl;
