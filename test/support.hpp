@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -22,8 +23,16 @@ namespace duplex::testing {
 
 using namespace std::chrono_literals;
 
+// How much longer than usual waits may take: DUPLEX_TEST_TIME_SCALE (an integer, default 1)
+// for the ThreadSanitizer run, whose code is 5-15 times slower. Bounds, never speed goals.
+inline int time_scale() {
+  const char* text = std::getenv("DUPLEX_TEST_TIME_SCALE");
+  int scale = text ? std::atoi(text) : 1;
+  return scale > 0 ? scale : 1;
+}
+
 // Every wait in the tests is bounded: events, never speed.
-inline constexpr std::chrono::milliseconds wait_limit = 5s;
+inline const std::chrono::milliseconds wait_limit = 5s * time_scale();
 
 inline bytes make_payload(std::size_t size, std::uint8_t seed = 0) {
   bytes out(size);

@@ -81,6 +81,16 @@ BOOST_AUTO_TEST_CASE(stalled_reader_blocks_its_writer_within_one_window_and_spar
     }
     slow.close_write();
   });
+  // A failed check must not leave the writer joinable (std::terminate ends the whole run).
+  struct join_on_exit {
+    channel& ch;
+    std::thread& thread;
+    ~join_on_exit() {
+      if (!thread.joinable()) return;
+      ch.cancel();
+      thread.join();
+    }
+  } writer_guard{slow, writer};
 
   // The writer stalls once the window is used up.
   std::size_t stalled_at = 0;
