@@ -42,9 +42,11 @@ class channel_behavior {
   caf::behavior make() {
     return {
         [this](attach_atom, attachment where) { attach(std::move(where)); },
-        [this](out_atom, outbound_op op) {
-          if (st_.local_done && op.what != outbound_op::kind::close) return;
-          st_.queued.push_back(std::move(op));
+        [this](out_atom) {
+          for (auto& op : st_.args.core->gate.take_outbox()) {
+            if (st_.local_done && op.what != outbound_op::kind::close) continue;
+            st_.queued.push_back(std::move(op));
+          }
           flush();
         },
         [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },

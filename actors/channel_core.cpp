@@ -1,6 +1,7 @@
 #include "actors/channel_core.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "actors/messages.hpp"
 
@@ -20,7 +21,15 @@ void write_gate::dispatch(outbound_op op, const caf::actor& target) {
     bytes_ -= static_cast<std::int64_t>(op.cost());
     messages_ -= 1;
   }
-  caf::anon_send(target, out_atom::value, std::move(op));
+  // Only the first operation of a burst wakes the actor: it takes everything there is then.
+  const bool wake = outbox_.empty();
+  outbox_.push_back(std::move(op));
+  if (wake) caf::anon_send(target, out_atom::value);
+}
+
+std::vector<outbound_op> write_gate::take_outbox() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::exchange(outbox_, {});
 }
 
 write_gate::submission write_gate::submit(outbound_op op, completion done, const caf::actor& target,

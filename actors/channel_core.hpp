@@ -34,8 +34,9 @@ struct outbound_op {
 
 // Holds writers to the credit the actor grants (bytes and messages), in FIFO order.
 // While the channel waits for a remote peer the grant is the pending-queue bound; once sent,
-// the remote's credit window. Dispatching to the actor happens under the gate's lock so that
-// operations reach the actor's mailbox in issue order whichever thread dispatches them.
+// the remote's credit window. Operations that fit go to the outbox, in issue order whichever
+// thread submits them; the actor takes the whole outbox at once, woken by one out_atom per
+// burst rather than one actor message per write.
 class write_gate {
  public:
   using completion = std::function<void(result<void>)>;
@@ -56,6 +57,8 @@ class write_gate {
   void grant(std::int64_t bytes, std::int64_t messages, const caf::actor& target);
   // No more writes: queued and later operations complete with `reason`.
   void fail(duplex::error reason);
+  // For the actor, on out_atom: every dispatched operation not taken yet, in order.
+  std::vector<outbound_op> take_outbox();
 
  private:
   struct waiting_op {
@@ -70,6 +73,7 @@ class write_gate {
   std::int64_t bytes_;
   std::int64_t messages_;
   lazy_fifo<waiting_op> waiting_;
+  std::vector<outbound_op> outbox_;  // dispatched, not yet taken by the actor
   std::uint64_t last_ticket_ = 0;
   std::optional<duplex::error> failed_;
   bool write_closed_ = false;      // an end or error was submitted
