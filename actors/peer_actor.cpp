@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <variant>
 
 #include "actors/channel_actor.hpp"
@@ -92,6 +93,9 @@ struct peer_state {
   // Frames of the batch being routed, per channel (see collect()).
   std::vector<std::pair<caf::actor, frame_batch>> collected;
   std::unordered_map<std::uint64_t, std::size_t> collected_index;
+  // Connection credit of the batch's DATA for channels that are gone, returned in one CREDIT
+  // after the batch: a cancelled stream's in-flight DATA would otherwise cost a frame each.
+  std::uint64_t dropped_credit = 0;
   event_callback on_event;
   bool shut_down = false;
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
@@ -121,6 +125,8 @@ class peer_behavior {
             if (!on_frame(conn, f)) break;
           }
           deliver_collected();
+          auto dropped = std::exchange(st_.dropped_credit, 0);
+          if (st_.connections.count(conn) != 0) return_connection_credit(conn, dropped);
         },
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
           st_.closed.erase(conn);
@@ -353,7 +359,7 @@ class peer_behavior {
     if (f.kind == frame_kind::data) {
       const std::uint64_t cost = f.payload.size() + wire::data_frame_overhead;
       if (channel == info.channels.end()) {
-        return_connection_credit(conn, cost);  // nobody will consume it
+        st_.dropped_credit += cost;  // nobody will consume it: returned after the batch
       } else {
         if (info.unreturned + cost > options().connection_window) {
           protocol_error(conn, "the remote exceeded the connection window");
