@@ -138,6 +138,9 @@ class channel_behavior {
     for (auto& child : st_.nested_waiting) open_nested(std::move(child));
     st_.nested_waiting.clear();
     flush();
+    if (!st_.local_done && !st_.finished)
+      st_.args.core->gate.open_direct({st_.args.context->net, st_.where.conn, st_.where.channel_id,
+                                       st_.where.remote_max_payload});
   }
 
   void send_buffer() {
@@ -147,7 +150,20 @@ class channel_behavior {
     st_.buffer_cost = 0;
   }
 
+  // Sends what the application queued, as far as credit goes, and tells the gate whether
+  // writers may use the direct route (nothing of this side's stream held here).
   void flush() {
+    auto& gate = st_.args.core->gate;
+    if (st_.attached) {
+      auto direct = gate.take_direct();
+      st_.send_credit -= direct.cost;
+      if (direct.ended) st_.local_done = true;
+    }
+    flush_queued();
+    gate.settle(st_.queued.empty());
+  }
+
+  void flush_queued() {
     if (!st_.attached || st_.finished) {
       send_buffer();
       return;
@@ -348,6 +364,7 @@ class channel_behavior {
   void abort(duplex::error reason) {
     if (st_.finished) return;
     if (st_.attached) {
+      st_.args.core->gate.close_direct();  // no DATA may follow the CANCEL
       wire::encode_status(frame_kind::cancel, st_.where.channel_id, reason, st_.buffer);
       send_buffer();
     }

@@ -16,11 +16,51 @@ bool write_gate::fits(const outbound_op& op) const {
   return bytes_ >= static_cast<std::int64_t>(op.cost()) && messages_ >= 1;
 }
 
+bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
+  using kind = outbound_op::kind;
+  if (!direct_ || op.what == kind::close || !outbox_.empty() || actor_holds_ops_) return false;
+  std::string frame;
+  const auto channel = direct_->channel_id;
+  switch (op.what) {
+    case kind::data:
+      if (op.payload.size() > direct_->remote_max_payload) return false;  // the actor refuses it
+      wire::encode_data(channel, op.payload.data(), op.payload.size(), frame);
+      direct_done_.cost += static_cast<std::int64_t>(op.cost());
+      break;
+    case kind::trailers: {
+      wire::frame trailers;
+      trailers.kind = wire::frame_kind::trailers;
+      trailers.channel = channel;
+      trailers.headers = op.trailers;
+      wire::encode(trailers, frame);
+      break;
+    }
+    case kind::end:
+      wire::encode_simple(wire::frame_kind::end, channel, frame);
+      break;
+    case kind::error:
+      wire::encode_status(wire::frame_kind::error, channel, op.status, frame);
+      break;
+    case kind::close:
+      return false;
+  }
+  auto net = direct_->net;
+  const auto conn = direct_->conn;
+  if (op.what == kind::end || op.what == kind::error) {
+    direct_done_.ended = true;
+    direct_.reset();
+  }
+  net->send(conn, std::move(frame), op.cost());
+  if (direct_done_.ended) caf::anon_send(target, out_atom::value);
+  return true;
+}
+
 void write_gate::dispatch(outbound_op op, const caf::actor& target) {
   if (op.what == outbound_op::kind::data) {
     bytes_ -= static_cast<std::int64_t>(op.cost());
     messages_ -= 1;
   }
+  if (send_direct(op, target)) return;
   // Only the first operation of a burst wakes the actor: it takes everything there is then.
   const bool wake = outbox_.empty();
   outbox_.push_back(std::move(op));
@@ -29,7 +69,28 @@ void write_gate::dispatch(outbound_op op, const caf::actor& target) {
 
 std::vector<outbound_op> write_gate::take_outbox() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!outbox_.empty()) actor_holds_ops_ = true;
   return std::exchange(outbox_, {});
+}
+
+void write_gate::settle(bool holds_nothing) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  actor_holds_ops_ = !holds_nothing;
+}
+
+void write_gate::open_direct(direct_route route) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!failed_) direct_ = std::move(route);
+}
+
+void write_gate::close_direct() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  direct_.reset();
+}
+
+write_gate::direct_report write_gate::take_direct() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::exchange(direct_done_, {});
 }
 
 write_gate::submission write_gate::submit(outbound_op op, completion done, const caf::actor& target,
@@ -100,6 +161,7 @@ void write_gate::fail(duplex::error reason) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) return;
     failed_ = reason;
+    direct_.reset();
     waiting = waiting_.take_all();
   }
   if (!waiting) return;

@@ -17,6 +17,7 @@
 #include "actors/handoff_queue.hpp"
 #include "actors/lazy_fifo.hpp"
 #include "duplex/channel.hpp"
+#include "transport/transport.hpp"
 
 namespace duplex::detail {
 
@@ -32,11 +33,26 @@ struct outbound_op {
   std::size_t cost() const;  // credit it consumes: payload + per-message overhead for data
 };
 
+// Where a sent channel's DATA goes: what a writer needs to put it on the connection itself.
+struct direct_route {
+  std::shared_ptr<transport> net;
+  connection_id conn = 0;
+  std::uint64_t channel_id = 0;
+  std::size_t remote_max_payload = 0;
+};
+
 // Holds writers to the credit the actor grants (bytes and messages), in FIFO order.
 // While the channel waits for a remote peer the grant is the pending-queue bound; once sent,
 // the remote's credit window. Operations that fit go to the outbox, in issue order whichever
 // thread submits them; the actor takes the whole outbox at once, woken by one out_atom per
 // burst rather than one actor message per write.
+//
+// Once the channel is sent and its stream open, the actor opens the direct route: DATA,
+// TRAILERS, END and ERROR that fit while the actor holds nothing of this side's stream (outbox
+// empty, nothing taken and not yet sent) are encoded and handed to the transport by the
+// writer's own thread, under the gate's lock, so that order holds and a write costs no actor
+// hand-off. The actor learns what they did from take_direct(); an END or ERROR also wakes it
+// (the channel may be finished) and closes the route.
 class write_gate {
  public:
   using completion = std::function<void(result<void>)>;
@@ -57,8 +73,21 @@ class write_gate {
   void grant(std::int64_t bytes, std::int64_t messages, const caf::actor& target);
   // No more writes: queued and later operations complete with `reason`.
   void fail(duplex::error reason);
-  // For the actor, on out_atom: every dispatched operation not taken yet, in order.
+  // For the actor, on out_atom: every dispatched operation not taken yet, in order. Until
+  // settle(), writes go through the outbox, behind what the actor took.
   std::vector<outbound_op> take_outbox();
+  // For the actor: everything it took is sent; `holds_nothing`: nothing waits in the actor
+  // either, so writers may use the direct route again.
+  void settle(bool holds_nothing);
+  // For the actor: writers may send DATA themselves (see above) until close_direct().
+  void open_direct(direct_route route);
+  void close_direct();
+  // For the actor: what direct writes did since the last call.
+  struct direct_report {
+    std::int64_t cost = 0;  // credit their DATA used
+    bool ended = false;     // an END or ERROR went out: this side's stream is done
+  };
+  direct_report take_direct();
 
  private:
   struct waiting_op {
@@ -68,12 +97,16 @@ class write_gate {
   };
   bool fits(const outbound_op& op) const;
   void dispatch(outbound_op op, const caf::actor& target);
+  bool send_direct(const outbound_op& op, const caf::actor& target);
 
   std::mutex mutex_;
   std::int64_t bytes_;
   std::int64_t messages_;
   lazy_fifo<waiting_op> waiting_;
   std::vector<outbound_op> outbox_;  // dispatched, not yet taken by the actor
+  bool actor_holds_ops_ = false;     // taken by the actor, not all sent yet
+  std::optional<direct_route> direct_;
+  direct_report direct_done_;
   std::uint64_t last_ticket_ = 0;
   std::optional<duplex::error> failed_;
   bool write_closed_ = false;      // an end or error was submitted

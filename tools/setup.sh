@@ -10,4 +10,5 @@ $sudo_cmd apt-get install -y --no-install-recommends \
   libcaf-dev cppzmq-dev libzmq3-dev libczmq-dev libmsgpack-cxx-dev libboost-test-dev \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
   python3 python3-zmq python3-msgpack \
-  clang libclang-rt-14-dev time procps
+  clang libclang-rt-14-dev time procps \
+  iproute2 nftables

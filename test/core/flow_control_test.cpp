@@ -161,6 +161,60 @@ BOOST_AUTO_TEST_CASE(async_write_waits_for_credit_and_try_write_is_refused) {
   BOOST_TEST(n.get() == 5u);
 }
 
+// Writes leave either straight from the writer's thread or through the channel actor when the
+// window is full; whichever way, each writer's messages keep their order, none is lost, the
+// window holds, and the end that follows them finishes the channel.
+BOOST_AUTO_TEST_CASE(writers_on_many_threads_keep_order_through_a_window_that_fills_and_reopens) {
+  constexpr int writers = 4;
+  constexpr std::uint32_t per_writer = 3000;
+  runtime rt;
+  peer_options options;
+  options.max_payload = 256;
+  options.channel_window = 2048;  // a few dozen messages: the writers keep running into it
+  options.pending_bytes = 2048;
+  peer server{rt, options};
+  std::promise<std::vector<std::vector<std::uint32_t>>> received;
+  server.handle("sequences", [&](channel ch) {
+    std::vector<std::vector<std::uint32_t>> by_writer(writers);
+    while (auto msg = ch.read(wait_limit)) {
+      if (msg->size() != 5) break;
+      std::uint32_t n = 0;
+      for (int i = 0; i < 4; ++i) n = (n << 8) | (*msg)[static_cast<std::size_t>(1 + i)];
+      by_writer.at((*msg)[0]).push_back(n);
+    }
+    ch.close_write();
+    received.set_value(std::move(by_writer));
+  });
+  peer client{rt, options};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  auto ch = client.open("sequences");
+  std::vector<std::thread> threads;
+  std::atomic<int> failed_writes{0};
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      for (std::uint32_t n = 0; n < per_writer; ++n) {
+        bytes msg{static_cast<std::uint8_t>(w), static_cast<std::uint8_t>(n >> 24),
+                  static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+                  static_cast<std::uint8_t>(n)};
+        if (!ch.write(msg, wait_limit)) ++failed_writes;
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failed_writes.load() == 0);
+  BOOST_REQUIRE(ch.close_write());
+  auto result = received.get_future();
+  BOOST_REQUIRE((result.wait_for(wait_limit) == std::future_status::ready));
+  auto by_writer = result.get();
+  for (int w = 0; w < writers; ++w) {
+    BOOST_TEST(by_writer[w].size() == per_writer);
+    bool in_order = true;
+    for (std::uint32_t n = 0; n < by_writer[w].size(); ++n) in_order &= by_writer[w][n] == n;
+    BOOST_TEST(in_order, "writer " << w << "'s messages arrived out of order");
+  }
+  BOOST_TEST(ch.read(wait_limit).is_end());
+  BOOST_TEST(eventually([&] { return client.channel_count() == 0; }));
+}
+
 BOOST_AUTO_TEST_CASE(connection_window_caps_unread_data_across_channels) {
   runtime rt;
   peer_options options;

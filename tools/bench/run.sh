@@ -80,7 +80,9 @@ results="$out/results.tsv"
 printf 'sys\ttransport\tmode\tsize\trep\tn\tsecs\trate\tp50_us\tp99_us\tcli_user\tcli_sys\tcli_rss_kb\tsrv_user\tsrv_sys\tsrv_rss_kb\n' >"$results"
 { date -u; uname -a; nproc; lscpu | grep -E 'Model name|^CPU\(s\)'; uptime; } >"$out/host.txt" 2>/dev/null
 failures=0
-port=$((42000 + RANDOM % 2000))
+# Below the kernel's ephemeral range (32768 and up), where a client's own connections could
+# hold the port a server is about to bind.
+port=$((20000 + RANDOM % 8000))
 
 time_field() { [ -f "$1" ] && grep -F "$2" "$1" | head -1 | awk -F': ' '{print $2}'; }
 
