@@ -51,7 +51,9 @@ class channel_behavior {
         },
         [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
         [this](inbound_atom, frame_batch& batch) {
-          for (auto& f : batch.frames) inbound(f);
+          std::vector<read_result> arrived;  // handed to readers together: one lock a batch
+          for (auto& f : batch.frames) inbound(f, arrived);
+          hand_over(arrived);
         },
         [this](conn_down_atom, duplex::error reason) { fail_locally(std::move(reason)); },
         [this](fail_atom, duplex::error reason) { abort(std::move(reason)); },
@@ -241,8 +243,10 @@ class channel_behavior {
                 bytes);
   }
 
-  void inbound(wire::frame& f) {
+  // `arrived` collects the batch's messages for readers; anything else first hands them over.
+  void inbound(wire::frame& f, std::vector<read_result>& arrived) {
     if (st_.finished) return;
+    if (f.kind != frame_kind::data) hand_over(arrived);
     auto& core = *st_.args.core;
     switch (f.kind) {
       case frame_kind::data: {
@@ -257,7 +261,10 @@ class channel_behavior {
         if (cost > st_.receive_credit)
           return violation({errc::resource_exhausted, "the sender exceeded its credit window"});
         st_.receive_credit -= cost;
-        deliver(std::move(f.payload));
+        if (st_.subscriber)
+          deliver(std::move(f.payload));
+        else
+          arrived.push_back(read_result::message(std::move(f.payload)));
         return;
       }
       case frame_kind::trailers: {
@@ -298,6 +305,10 @@ class channel_behavior {
       default:
         return violation({errc::internal, "unexpected frame on a channel"});
     }
+  }
+
+  void hand_over(std::vector<read_result>& arrived) {
+    if (!arrived.empty()) st_.args.core->inbox.push_all(arrived);
   }
 
   void deliver(bytes payload) {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "actors/lazy_fifo.hpp"
 
@@ -38,6 +39,25 @@ class handoff_queue {
       waiters_.pop_front();
     }
     waiting(std::move(item));  // outside the lock: the callback may read again
+    return true;
+  }
+
+  // push() for several items under one lock. Returns false when already closed.
+  bool push_all(std::vector<T>& items) {
+    std::vector<std::pair<callback, T>> handed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (terminal_) return false;
+      std::size_t next = 0;
+      for (; next < items.size() && !waiters_.empty(); ++next) {
+        handed.emplace_back(std::move(waiters_.front()), std::move(items[next]));
+        waiters_.pop_front();
+      }
+      for (; next < items.size(); ++next) items_.push_back(std::move(items[next]));
+      ready_.notify_all();
+    }
+    items.clear();
+    for (auto& [waiting, item] : handed) waiting(std::move(item));  // outside the lock
     return true;
   }
 

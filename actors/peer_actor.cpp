@@ -90,9 +90,14 @@ struct peer_state {
   std::unordered_set<connection_id> closed;
   // Where each monitored channel actor lives once sent (see channel_gone()).
   std::unordered_map<caf::actor_addr, std::pair<connection_id, std::uint64_t>> by_actor;
-  // Frames of the batch being routed, per channel (see collect()).
-  std::vector<std::pair<caf::actor, frame_batch>> collected;
+  // Frames of the batch being routed, per channel, in the batch until delivered (see collect()).
+  struct collected_frames {
+    caf::actor actor;
+    std::vector<wire::frame*> frames;
+  };
+  std::vector<collected_frames> collected;
   std::unordered_map<std::uint64_t, std::size_t> collected_index;
+  std::size_t collected_count = 0;
   // Connection credit of the batch's DATA for channels that are gone, returned in one CREDIT
   // after the batch: a cancelled stream's in-flight DATA would otherwise cost a frame each.
   std::uint64_t dropped_credit = 0;
@@ -124,7 +129,7 @@ class peer_behavior {
           for (auto& f : batch.frames) {
             if (!on_frame(conn, f)) break;
           }
-          deliver_collected();
+          deliver_collected(&batch);
           auto dropped = std::exchange(st_.dropped_credit, 0);
           if (st_.connections.count(conn) != 0) return_connection_credit(conn, dropped);
         },
@@ -316,17 +321,29 @@ class peer_behavior {
   }
 
   // A batch's frames go to their channel actors as one message per channel, in order.
-  void collect(std::uint64_t channel_id, const caf::actor& actor, wire::frame f) {
+  void collect(std::uint64_t channel_id, const caf::actor& actor, wire::frame& f) {
     auto [it, added] = st_.collected_index.emplace(channel_id, st_.collected.size());
-    if (added) st_.collected.emplace_back(actor, frame_batch{});
-    st_.collected[it->second].second.frames.push_back(std::move(f));
+    if (added) st_.collected.push_back({actor, {}});
+    st_.collected[it->second].frames.push_back(&f);
+    ++st_.collected_count;
   }
 
-  void deliver_collected() {
-    for (auto& [actor, frames] : st_.collected)
-      self_->send(actor, inbound_atom::value, std::move(frames));
+  // `whole`: the batch the frames are in, when it has been routed to the end.
+  void deliver_collected(frame_batch* whole = nullptr) {
+    if (whole && st_.collected.size() == 1 && st_.collected_count == whole->frames.size()) {
+      // The common case of a stream: the whole batch is one channel's, and goes as it is.
+      self_->send(st_.collected.front().actor, inbound_atom::value, std::move(*whole));
+    } else {
+      for (auto& [actor, frames] : st_.collected) {
+        frame_batch part;
+        part.frames.reserve(frames.size());
+        for (auto* f : frames) part.frames.push_back(std::move(*f));
+        self_->send(actor, inbound_atom::value, std::move(part));
+      }
+    }
     st_.collected.clear();
     st_.collected_index.clear();
+    st_.collected_count = 0;
   }
 
   bool on_frame(connection_id conn, wire::frame& f) {
@@ -370,7 +387,7 @@ class peer_behavior {
       }
     }
     if (channel != info.channels.end()) {
-      collect(channel->first, channel->second.actor, std::move(f));
+      collect(channel->first, channel->second.actor, f);
       return true;
     }
     // Not open. Frames trailing a channel that was used and has ended are ignored; an id

@@ -1,5 +1,7 @@
 #include "codec/frame.hpp"
 
+#include <algorithm>
+
 #include <string_view>
 
 namespace duplex::wire {
@@ -251,6 +253,51 @@ void encode_status(frame_kind kind, std::uint64_t channel, const duplex::error& 
   pack_string(pk, status.message);
 }
 
+std::uint64_t read_big_endian(const std::uint8_t* p, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | p[i];
+  return value;
+}
+
+// The frame almost every batch is full of, DATA as [3, channel, bin] with nothing after, read
+// straight from the bytes instead of through a msgpack object. Returns false, consuming
+// nothing, for anything else (other kinds, other encodings, extra fields, a payload over
+// `max_blob`, truncation), which the general decoder then takes or refuses.
+bool decode_data_directly(const std::uint8_t* p, std::size_t size, std::size_t& offset,
+                          std::size_t max_blob, frame& f) {
+  std::size_t at = offset;
+  auto left = [&] { return size - at; };
+  if (left() < 3 || p[at] != 0x93 || p[at + 1] != static_cast<std::uint8_t>(frame_kind::data))
+    return false;
+  at += 2;
+  std::uint64_t channel = 0;
+  const std::uint8_t channel_tag = p[at++];
+  if (channel_tag <= 0x7f) {
+    channel = channel_tag;  // positive fixint
+  } else {
+    const int width = channel_tag == 0xcc   ? 1
+                      : channel_tag == 0xcd ? 2
+                      : channel_tag == 0xce ? 4
+                      : channel_tag == 0xcf ? 8
+                                            : 0;
+    if (width == 0 || left() < static_cast<std::size_t>(width)) return false;
+    channel = read_big_endian(p + at, width);
+    at += static_cast<std::size_t>(width);
+  }
+  if (left() < 1) return false;
+  const std::uint8_t bin_tag = p[at++];
+  const int width = bin_tag == 0xc4 ? 1 : bin_tag == 0xc5 ? 2 : bin_tag == 0xc6 ? 4 : 0;
+  if (width == 0 || left() < static_cast<std::size_t>(width)) return false;
+  const std::uint64_t length = read_big_endian(p + at, width);
+  at += static_cast<std::size_t>(width);
+  if (length > max_blob || left() < length) return false;
+  f.kind = frame_kind::data;
+  f.channel = channel;
+  f.payload.assign(p + at, p + at + length);
+  offset = at + length;
+  return true;
+}
+
 result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
                                         const decode_limits& limits) {
   // Sized to the protocol: an oversize payload must still decode so the receiver can refuse it
@@ -264,17 +311,25 @@ result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
 
   std::vector<frame> frames;
   const char* bytes = static_cast<const char*>(data);
+  const auto* raw = static_cast<const std::uint8_t*>(data);
   std::size_t offset = 0;
   std::size_t decoded = 0;  // known and unknown kinds alike
   if (size == 0) return duplex::error{errc::internal, "empty batch"};
+  // Room for a batch of small DATA frames at once (the vector would grow to it anyway), capped
+  // so that a batch of a few large messages does not reserve for thousands.
+  constexpr std::size_t smallest_usual_frame = 24;
+  frames.reserve(std::min<std::size_t>({size / smallest_usual_frame + 1, 4096, limits.max_frames}));
+  msgpack::zone zone;  // one for the batch, cleared per frame: no allocation per frame
   try {
     while (offset < size) {
       if (decoded++ >= limits.max_frames)
         return duplex::error{errc::internal, "too many frames in one batch"};
-      msgpack::object_handle handle =
-          msgpack::unpack(bytes, size, offset, reference_everything, nullptr, limit);
-      frame f;
-      if (decode_frame(handle.get(), f)) frames.push_back(std::move(f));
+      auto& f = frames.emplace_back();
+      if (decode_data_directly(raw, size, offset, max_blob, f)) continue;
+      zone.clear();
+      auto object =
+          msgpack::unpack(zone, bytes, size, offset, reference_everything, nullptr, limit);
+      if (!decode_frame(object, f)) frames.pop_back();
     }
   } catch (const malformed& m) {
     return duplex::error{errc::internal, std::string("malformed frame: bad ") + m.what};

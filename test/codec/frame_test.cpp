@@ -352,6 +352,39 @@ BOOST_AUTO_TEST_CASE(integers_of_any_width_decode) {
   BOOST_TEST(f.channel == 256u);
 }
 
+BOOST_AUTO_TEST_CASE(data_decodes_alike_for_every_channel_and_length_encoding) {
+  // [3, channel, b"xy"], the channel as fixint, uint8, uint16, uint32 and uint64, the payload
+  // as bin8, bin16 and bin32, and with an element more: every spelling is the same frame.
+  const std::vector<std::pair<std::string, std::uint64_t>> channels{
+      {raw({0x05}), 5},
+      {raw({0xcc, 0x80}), 128},
+      {raw({0xcd, 0x01, 0x00}), 256},
+      {raw({0xce, 0x00, 0x01, 0x00, 0x00}), 65536},
+      {raw({0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), max_u64}};
+  const std::vector<std::string> payloads{raw({0xc4, 0x02, 0x78, 0x79}),
+                                          raw({0xc5, 0x00, 0x02, 0x78, 0x79}),
+                                          raw({0xc6, 0x00, 0x00, 0x00, 0x02, 0x78, 0x79})};
+  for (const auto& [channel_bytes, channel] : channels)
+    for (const auto& payload : payloads)
+      for (bool extra : {false, true}) {
+        auto batch = raw({extra ? 0x94 : 0x93, 0x03}) + channel_bytes + payload +
+                     (extra ? raw({0xc0}) : std::string{});
+        BOOST_TEST_CONTEXT("channel " << channel << ", " << payload.size() << " payload bytes"
+                                      << (extra ? ", one element more" : "")) {
+          // Twice in one batch, followed by END: the decoder must stop exactly at each end.
+          auto decoded = decode(batch + batch + encoded(make(frame_kind::end, 9)));
+          BOOST_REQUIRE_MESSAGE(decoded, decoded.error().to_string());
+          BOOST_REQUIRE_EQUAL(decoded->size(), 3u);
+          for (int i = 0; i < 2; ++i) {
+            BOOST_TEST(to_string((*decoded)[i].kind) == std::string("DATA"));
+            BOOST_TEST((*decoded)[i].channel == channel);
+            BOOST_TEST(to_string((*decoded)[i].payload) == "xy");
+          }
+          BOOST_TEST((*decoded)[2].channel == 9u);
+        }
+      }
+}
+
 BOOST_AUTO_TEST_CASE(metadata_values_may_be_str) {
   // [6, 1, {"k": "v"}] with the value as str instead of bin.
   auto f = decode_one(raw({0x93, 0x06, 0x01, 0x81, 0xa1, 0x6b, 0xa1, 0x76}));

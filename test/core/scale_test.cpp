@@ -104,7 +104,10 @@ BOOST_AUTO_TEST_CASE(ten_thousand_connects_and_disconnects_leave_no_fds_behind) 
   }
   BOOST_TEST(eventually([&] { return open_fds() <= baseline; }, 10s),
              "fds: " << open_fds() << " against a baseline of " << baseline);
-  BOOST_TEST(eventually([&] { return server.peers().empty() && server.channel_count() == 0; }));
+  // The server learns of the last disconnections from its socket monitor, behind the churn.
+  BOOST_TEST(eventually([&] { return server.peers().empty() && server.channel_count() == 0; }, 10s),
+             "the server still has " << server.peers().size() << " peers and "
+                                     << server.channel_count() << " channels");
   BOOST_TEST(client.channel_count() == 0u);
 }
 
