@@ -39,40 +39,39 @@ class channel_behavior {
  public:
   channel_behavior(caf::event_based_actor* self, channel_state* st) : self_(self), st_(*st) {}
 
+  // Messages of one shape share a handler that tells them apart by atom: every handler is
+  // stored in each channel's behavior, and an idle channel should stay small.
   caf::behavior make() {
     return {
         [this](attach_atom, attachment where) { attach(std::move(where)); },
-        [this](out_atom) {
-          for (auto& op : st_.args.core->gate.take_outbox()) {
-            if (st_.local_done && op.what != outbound_op::kind::close) continue;
-            st_.queued.push_back(std::move(op));
-          }
-          flush();
-        },
-        [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
         [this](inbound_atom, frame_batch& batch) {
           std::vector<read_result> arrived;  // handed to readers together: one lock a batch
+          arrived.reserve(batch.frames.size());
           for (auto& f : batch.frames) inbound(f, arrived);
           hand_over(arrived);
         },
-        [this](conn_down_atom, duplex::error reason) { fail_locally(std::move(reason)); },
-        [this](fail_atom, duplex::error reason) { abort(std::move(reason)); },
-        [this](cancel_atom) {
-          abort({errc::cancelled, "cancelled by the application"});
+        [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
+        [this](caf::atom_value signal) -> caf::result<void> {
+          if (!on_signal(signal)) return caf::sec::unexpected_message;
+          return caf::unit;
         },
-        [this](dropped_atom) {
-          if (st_.local_done && st_.remote_done) return;
-          // With this side ended, the remote's stream is simply no longer read (like close()).
-          abort({errc::cancelled, st_.local_done
-                                      ? "the remote closed the channel before reading to the end"
-                                      : "the channel handle was dropped without closing it"});
+        [this](caf::atom_value why, duplex::error reason) -> caf::result<void> {
+          if (why == conn_down_atom::value)
+            fail_locally(std::move(reason));
+          else if (why == fail_atom::value)
+            abort(std::move(reason));
+          else
+            return caf::sec::unexpected_message;
+          return caf::unit;
         },
-        [this](parent_end_atom) {
-          abort({errc::cancelled, "the enclosing channel closed"});
-        },
-        [this](nested_atom, channel_ref_ptr child) { open_nested(std::move(child)); },
-        [this](nested_in_atom, channel_ref_ptr child) {
-          st_.args.core->nested.push(std::move(child));
+        [this](caf::atom_value which, channel_ref_ptr child) -> caf::result<void> {
+          if (which == nested_atom::value)
+            open_nested(std::move(child));
+          else if (which == nested_in_atom::value)
+            st_.args.core->nested().push(std::move(child));
+          else
+            return caf::sec::unexpected_message;
+          return caf::unit;
         },
         [this](subscribe_atom, caf::actor reader) { subscribe(std::move(reader)); },
         // Actor face writes: the response waits for room in the window.
@@ -98,7 +97,6 @@ class channel_behavior {
                 caf::make_error(caf::sec::request_receiver_down, submitted.err.to_string()));
           return caf::delegated<void>();
         },
-        [this](end_atom) { submit_control(outbound_op::kind::end, {}, {}); },
         [this](error_atom, std::uint32_t code, std::string& message) {
           submit_control(outbound_op::kind::error, {errc_from_wire(code), std::move(message)}, {});
         },
@@ -111,6 +109,32 @@ class channel_behavior {
   void start_attached(attachment where) { attach(std::move(where)); }
 
  private:
+  // False for an atom the channel does not know (the actor face is public).
+  bool on_signal(caf::atom_value signal) {
+    if (signal == out_atom::value) {
+      for (auto& op : st_.args.core->gate.take_outbox()) {
+        if (st_.local_done && op.what != outbound_op::kind::close) continue;
+        st_.queued.push_back(std::move(op));
+      }
+      flush();
+    } else if (signal == cancel_atom::value) {
+      abort({errc::cancelled, "cancelled by the application"});
+    } else if (signal == dropped_atom::value) {
+      if (st_.local_done && st_.remote_done) return true;
+      // With this side ended, the remote's stream is simply no longer read (like close()).
+      abort({errc::cancelled, st_.local_done
+                                  ? "the remote closed the channel before reading to the end"
+                                  : "the channel handle was dropped without closing it"});
+    } else if (signal == parent_end_atom::value) {
+      abort({errc::cancelled, "the enclosing channel closed"});
+    } else if (signal == end_atom::value) {
+      submit_control(outbound_op::kind::end, {}, {});
+    } else {
+      return false;
+    }
+    return true;
+  }
+
   caf::actor self_handle() { return caf::actor_cast<caf::actor>(self_); }
   transport& net() { return *st_.args.context->net; }
   const peer_options& options() { return st_.args.context->options; }
@@ -130,8 +154,9 @@ class channel_behavior {
     st_.receive_credit = static_cast<std::int64_t>(options().channel_window);
     {
       std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
-      st_.args.core->meta.remote_peer_id = st_.where.remote_peer_id;
-      st_.args.core->meta.remote_key = st_.where.remote_key;
+      // Moved: the actor needs neither again, and an idle channel should hold them once.
+      st_.args.core->meta.remote_peer_id = std::move(st_.where.remote_peer_id);
+      st_.args.core->meta.remote_key = std::move(st_.where.remote_key);
     }
     // From the pending-queue bound to the remote's credit window.
     st_.args.core->gate.grant(
@@ -409,7 +434,7 @@ class channel_behavior {
     if (st_.finished) return;
     st_.finished = true;
     st_.nested_waiting.clear();
-    st_.args.core->nested.close(nullptr);
+    st_.args.core->close_nested();
     st_.args.core->gate.fail({errc::failed_precondition, "the channel is closed"});
     if (st_.attached)
       self_->send(st_.args.peer, closed_atom::value, st_.where.conn, st_.where.channel_id);

@@ -123,19 +123,15 @@ write_gate::submission write_gate::submit(outbound_op op, completion done, const
 
 bool write_gate::withdraw(std::uint64_t ticket) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto* waiting = waiting_.items();
-  if (!waiting) return false;
-  for (auto it = waiting->begin(); it != waiting->end(); ++it) {
-    if (it->ticket == ticket) {
-      auto what = it->op.what;
-      waiting->erase(it);
-      // A withdrawn end/error reopens the write side.
-      if (what != outbound_op::kind::data && what != outbound_op::kind::trailers)
-        write_closed_ = false;
-      return true;
-    }
-  }
-  return false;
+  auto what = outbound_op::kind::data;
+  if (!waiting_.erase_first([&](const waiting_op& w) {
+        what = w.op.what;
+        return w.ticket == ticket;
+      }))
+    return false;
+  // A withdrawn end/error reopens the write side.
+  if (what != outbound_op::kind::data && what != outbound_op::kind::trailers) write_closed_ = false;
+  return true;
 }
 
 void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::actor& target) {
@@ -156,17 +152,17 @@ void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::act
 }
 
 void write_gate::fail(duplex::error reason) {
-  std::unique_ptr<std::deque<waiting_op>> waiting;
+  lazy_fifo<waiting_op> waiting;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) return;
-    failed_ = reason;
+    failed_ = std::make_unique<duplex::error>(reason);
     direct_.reset();
     waiting = waiting_.take_all();
   }
-  if (!waiting) return;
-  for (auto& w : *waiting)
+  waiting.for_each([&](waiting_op& w) {
     if (w.done) w.done(reason);
+  });
 }
 
 std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload) {
@@ -176,13 +172,31 @@ std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload)
 }
 
 std::size_t channel_core::note_consumed(const read_result& item) {
-  std::lock_guard<std::mutex> lock(consumed_mutex);
-  if (item.is_message()) consumed += item->size() + wire::data_frame_overhead;
+  // Atomic rather than locked: readers on several threads may race, and whichever takes the
+  // sum returns all of it, so no credit is lost or returned twice.
+  const std::size_t cost = item.is_message() ? item->size() + wire::data_frame_overhead : 0;
+  const std::size_t now = consumed.fetch_add(cost, std::memory_order_relaxed) + cost;
   // At the end of the stream the rest goes back too: it still holds connection credit.
-  if (item.is_message() && consumed < credit_threshold) return 0;
-  auto returned = consumed;
-  consumed = 0;
-  return returned;
+  if (item.is_message() && now < credit_threshold) return 0;
+  return consumed.exchange(0, std::memory_order_relaxed);
+}
+
+channel_core::nested_queue& channel_core::nested() {
+  std::lock_guard<std::mutex> lock(meta_mutex);
+  if (!nested_) {
+    nested_ = std::make_unique<nested_queue>();
+    if (nested_closed_) nested_->close(nullptr);
+  }
+  return *nested_;
+}
+
+void channel_core::close_nested() {
+  std::unique_lock<std::mutex> lock(meta_mutex);
+  nested_closed_ = true;
+  if (!nested_) return;
+  auto& queue = *nested_;  // never reset once made
+  lock.unlock();
+  queue.close(nullptr);  // runs waiting readers' callbacks: not under meta_mutex
 }
 
 void finish_signal::fire(duplex::error reason) {
@@ -190,7 +204,7 @@ void finish_signal::fire(duplex::error reason) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (reason_) return;
-    reason_ = reason;
+    reason_ = std::make_unique<duplex::error>(reason);
     to_run.swap(watchers_);
   }
   for (auto& w : to_run) w(reason);

@@ -108,9 +108,9 @@ class write_gate {
   std::optional<direct_route> direct_;
   direct_report direct_done_;
   std::uint64_t last_ticket_ = 0;
-  std::optional<duplex::error> failed_;
-  bool write_closed_ = false;      // an end or error was submitted
-  bool trailers_written_ = false;  // only the end may follow
+  std::unique_ptr<duplex::error> failed_;  // a pointer keeps an open channel small
+  bool write_closed_ = false;              // an end or error was submitted
+  bool trailers_written_ = false;          // only the end may follow
 };
 
 // Tells watchers once how the channel ended: ok after both directions ended (END or ERROR),
@@ -125,7 +125,7 @@ class finish_signal {
 
  private:
   std::mutex mutex_;
-  std::optional<duplex::error> reason_;
+  std::unique_ptr<duplex::error> reason_;  // set once; a pointer keeps an open channel small
   std::vector<watcher> watchers_;
 };
 
@@ -151,13 +151,11 @@ struct channel_core {
   const codec* payload_codec;
 
   handoff_queue<read_result> inbox;
-  std::mutex consumed_mutex;
-  std::size_t consumed = 0;  // bytes read but not yet returned as credit
+  std::atomic<std::size_t> consumed{0};  // bytes read but not yet returned as credit
   const std::size_t credit_threshold;
   const std::size_t max_payload;
 
   write_gate gate;
-  handoff_queue<std::shared_ptr<channel_ref>> nested;  // nullptr as terminal
   finish_signal finished;
   // Set while a handler-pool thread runs a handler with this channel, so that a handle
   // destroyed by an exception leaves the error report to the pool.
@@ -166,10 +164,21 @@ struct channel_core {
   // Returns credit to hand back to the remote now (0: not yet worth a CREDIT frame).
   std::size_t note_consumed(const read_result& item);
 
+  // Channels the remote opened inside this one, for accept_nested(); nullptr as terminal.
+  // Made on first use (under meta_mutex): most channels never have nested ones.
+  using nested_queue = handoff_queue<std::shared_ptr<channel_ref>>;
+  nested_queue& nested();
+  // The channel finished: readers of nested() get the terminal, now or when they first look.
+  void close_nested();
+
   channel_meta meta_copy() const {
     std::lock_guard<std::mutex> lock(meta_mutex);
     return meta;
   }
+
+ private:
+  std::unique_ptr<nested_queue> nested_;  // guarded by meta_mutex
+  bool nested_closed_ = false;            // guarded by meta_mutex
 };
 
 // A channel as the peer actor and handles pass it around: its shared core and its actor.

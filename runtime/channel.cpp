@@ -295,7 +295,7 @@ channel channel::open(std::string service, metadata headers) {
 
 result<channel> channel::accept(std::chrono::milliseconds timeout) {
   if (!link_) return no_channel();
-  auto next = link_->core->nested.pop(deadline_after(timeout));
+  auto next = link_->core->nested().pop(deadline_after(timeout));
   if (!next) return timed_out(timeout);
   if (!*next) return error{errc::failed_precondition, "the channel is closed"};
   return channel{detail::make_incoming_link(link_->context, link_->peer, **next)};
@@ -305,7 +305,7 @@ void channel::accept_async(std::function<void(result<channel>)> callback) {
   if (!link_) return callback(no_channel());
   auto context = link_->context;
   auto peer = link_->peer;
-  link_->core->nested.pop_async(
+  link_->core->nested().pop_async(
       [context, peer, callback = std::move(callback)](detail::channel_ref_ptr next) {
         if (!next) return callback(error{errc::failed_precondition, "the channel is closed"});
         callback(channel{detail::make_incoming_link(context, peer, *next)});
