@@ -40,6 +40,34 @@ class json_codec final : public codec {
 }  // namespace
 
 namespace detail {
+bool is_builtin_msgpack(const codec& c) noexcept {
+  return dynamic_cast<const msgpack_codec*>(&c) != nullptr;
+}
+
+std::optional<bytes> unpack_bin(const bytes& packed) {
+  // bin 8 / 16 / 32: a marker, a big-endian length of 1, 2 or 4 bytes, then the bytes.
+  if (packed.empty()) return std::nullopt;
+  std::size_t length_bytes = 0;
+  switch (packed[0]) {
+    case 0xc4:
+      length_bytes = 1;
+      break;
+    case 0xc5:
+      length_bytes = 2;
+      break;
+    case 0xc6:
+      length_bytes = 4;
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (packed.size() < 1 + length_bytes) return std::nullopt;
+  std::size_t length = 0;
+  for (std::size_t i = 1; i <= length_bytes; ++i) length = (length << 8) | packed[i];
+  if (packed.size() != 1 + length_bytes + length) return std::nullopt;  // the unpacker says why
+  return bytes(packed.begin() + static_cast<std::ptrdiff_t>(1 + length_bytes), packed.end());
+}
+
 result<msgpack::object_handle> unpack_payload(const bytes& packed) {
   if (packed.empty()) return error{errc::invalid_argument, "empty payload is not msgpack"};
   // Limits keep hostile lengths from allocating more than the payload could hold.

@@ -6,10 +6,13 @@
 
 #include <msgpack.hpp>
 
+#include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "duplex/bytes.hpp"
 #include "duplex/error.hpp"
@@ -51,23 +54,48 @@ class codec_registry {
 namespace detail {
 // Unpacks canonical msgpack bytes with limits suited to application payloads.
 result<msgpack::object_handle> unpack_payload(const bytes& packed);
+// Whether `c` is the built-in msgpack codec, whose wire form is the canonical form: values
+// then go straight between msgpack and the payload, without the codec's copies.
+bool is_builtin_msgpack(const codec& c) noexcept;
+// A bin value (a `bytes` payload) read straight from its header; nullopt when `packed` is
+// anything else, which then goes through the general unpacker (and its errors).
+std::optional<bytes> unpack_bin(const bytes& packed);
+
+// A msgpack output stream that appends to a payload, so that packing needs no buffer of its own.
+struct bytes_stream {
+  bytes& out;
+  void write(const char* data, std::size_t size) {
+    if (size == 0) return;
+    // resize + memcpy: GCC 12 at -O3 misreads insert() of a char* range as an overflow.
+    const std::size_t used = out.size();
+    out.resize(used + size);
+    std::memcpy(out.data() + used, data, size);
+  }
+};
 }  // namespace detail
 
 template <class T>
 result<bytes> encode_as(const codec& c, const T& value) {
-  msgpack::sbuffer buffer;
-  msgpack::pack(buffer, value);
-  // Copied through byte pointers: GCC 12 at -O3 misreads the char* range as an overflow.
-  const auto* first = reinterpret_cast<const std::uint8_t*>(buffer.data());
-  bytes packed(first, first + buffer.size());
+  bytes packed;
+  detail::bytes_stream stream{packed};
+  msgpack::pack(stream, value);
+  if (detail::is_builtin_msgpack(c)) return packed;
   return c.from_msgpack(packed);
 }
 
 template <class T>
 result<T> decode_as(const codec& c, const bytes& wire) {
-  auto packed = c.to_msgpack(wire);
-  if (!packed) return packed.error();
-  auto handle = detail::unpack_payload(*packed);
+  const bool canonical = detail::is_builtin_msgpack(c);
+  if constexpr (std::is_same_v<T, bytes>) {
+    if (canonical)
+      if (auto payload = detail::unpack_bin(wire)) return std::move(*payload);
+  }
+  result<bytes> converted = bytes{};
+  if (!canonical) {
+    converted = c.to_msgpack(wire);
+    if (!converted) return converted.error();
+  }
+  auto handle = detail::unpack_payload(canonical ? wire : *converted);
   if (!handle) return handle.error();
   try {
     return handle->get().template as<T>();

@@ -44,8 +44,9 @@ struct registry_fixture {
   }
 };
 
-void check_invalid(const result<sample>& decoded) {
-  BOOST_REQUIRE_MESSAGE(!decoded, "decoded a sample from bad input");
+template <class T>
+void check_invalid(const result<T>& decoded) {
+  BOOST_REQUIRE_MESSAGE(!decoded, "decoded a value from bad input");
   BOOST_TEST(code_of(decoded.code()) == code_of(errc::invalid_argument));
   BOOST_TEST(!decoded.error().message.empty());
 }
@@ -213,6 +214,33 @@ BOOST_AUTO_TEST_CASE(an_added_codec_is_selected_by_its_content_type) {
   BOOST_REQUIRE_MESSAGE(out, out.error().to_string());
   BOOST_TEST(out->b == "z");
   BOOST_TEST(out->c == std::vector<int>{4});
+}
+
+BOOST_AUTO_TEST_CASE(bytes_round_trip_through_msgpack_at_every_bin_length_encoding) {
+  const auto& c = msgpack_codec();
+  // bin 8 up to 255 bytes, bin 16 up to 65535, bin 32 beyond.
+  for (std::size_t size : {0u, 1u, 255u, 256u, 65535u, 65536u}) {
+    bytes payload(size);
+    for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<std::uint8_t>(i * 7);
+    auto wire = encode_as(c, payload);
+    BOOST_REQUIRE(wire);
+    auto out = decode_as<bytes>(c, *wire);
+    BOOST_REQUIRE_MESSAGE(out, out.error().to_string());
+    BOOST_TEST((*out == payload), "size " << size);
+  }
+  // A string is accepted where bytes are expected, as msgpack-cxx reads it.
+  auto text = decode_as<bytes>(c, raw({0xa2, 0x68, 0x69}));
+  BOOST_REQUIRE(text);
+  BOOST_TEST(to_string(*text) == "hi");
+}
+
+BOOST_AUTO_TEST_CASE(a_bin_payload_cut_short_or_followed_by_more_is_invalid_argument) {
+  const auto& c = msgpack_codec();
+  check_invalid(decode_as<bytes>(c, raw({0xc4, 0x03, 0x01, 0x02})));        // one byte short
+  check_invalid(decode_as<bytes>(c, raw({0xc4, 0x01, 0x01, 0x02})));        // one byte more
+  check_invalid(decode_as<bytes>(c, raw({0xc5, 0x00})));                    // cut bin16 header
+  check_invalid(decode_as<bytes>(c, raw({0xc6, 0xff, 0xff, 0xff, 0xff})));  // 4 GiB claimed
+  check_invalid(decode_as<bytes>(c, raw({0x93, 0x01, 0x02, 0x03})));        // an array of ints
 }
 
 BOOST_AUTO_TEST_SUITE_END()
