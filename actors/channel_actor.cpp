@@ -22,15 +22,13 @@ struct channel_state {
   lazy_fifo<outbound_op> queued;  // waiting for a connection or for credit
   std::int64_t send_credit = 0;
   bool local_done = false;
-  // The remote's stream.
-  std::int64_t receive_credit = 0;
-  bool remote_done = false;
-  bool trailers_received = false;
+  // The remote's stream: its state is the core's `received`, shared with the transport thread.
   caf::actor subscriber;
   // Nested channels opened here before the connection was known. (Children end with this
   // channel through their monitor on its actor: no list of them is kept.)
   std::vector<channel_ref_ptr> nested_waiting;
   bool finished = false;
+  bool quit_when_woken = false;  // finished with wake-ups in flight (see receive_state)
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
   std::size_t buffer_cost = 0;  // credit the DATA frames in `buffer` cost
 };
@@ -49,6 +47,22 @@ class channel_behavior {
           arrived.reserve(batch.frames.size());
           for (auto& f : batch.frames) inbound(f, arrived);
           hand_over(arrived);
+          // Only now may the transport thread deliver this channel's next frames itself.
+          if (st_.attached)
+            st_.args.context->channels->applied_via_actors(st_.where.conn, st_.where.channel_id,
+                                                           batch.frames.size());
+        },
+        [this](wake_atom, deferred_calls& calls, bool remote_ended) {
+          // The transport thread applied frames: readers' callbacks run here, not there.
+          for (auto& call : calls) call();
+          std::uint32_t still_in_flight;
+          {
+            auto& core = *st_.args.core;
+            std::lock_guard<std::mutex> lock(core.receive_mutex);
+            still_in_flight = --core.received.wakes_in_flight;
+          }
+          if (remote_ended) maybe_finish();
+          if (st_.quit_when_woken && still_in_flight == 0) self_->quit();
         },
         [this](credit_atom, std::uint64_t bytes) { return_credit(bytes); },
         [this](caf::atom_value signal) -> caf::result<void> {
@@ -120,7 +134,7 @@ class channel_behavior {
     } else if (signal == cancel_atom::value) {
       abort({errc::cancelled, "cancelled by the application"});
     } else if (signal == dropped_atom::value) {
-      if (st_.local_done && st_.remote_done) return true;
+      if (st_.local_done && st_.args.core->remote_ended()) return true;
       // With this side ended, the remote's stream is simply no longer read (like close()).
       abort({errc::cancelled, st_.local_done
                                   ? "the remote closed the channel before reading to the end"
@@ -151,7 +165,6 @@ class channel_behavior {
     st_.attached = true;
     st_.where = std::move(where);
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
-    st_.receive_credit = static_cast<std::int64_t>(options().channel_window);
     {
       std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
       // Moved: the actor needs neither again, and an idle channel should hold them once.
@@ -241,7 +254,7 @@ class channel_behavior {
           if (!st_.local_done)
             wire::encode_simple(frame_kind::end, st_.where.channel_id, st_.buffer);
           st_.local_done = true;
-          if (!st_.remote_done) {
+          if (!st_.args.core->remote_ended()) {
             st_.queued.clear();
             abort({errc::cancelled, "the remote closed the channel"});
             return;
@@ -258,8 +271,16 @@ class channel_behavior {
   // write) and, through the peer actor, the connection's.
   void return_credit(std::uint64_t bytes) {
     if (!st_.attached || st_.finished) return;
-    if (!st_.remote_done) {
-      st_.receive_credit += static_cast<std::int64_t>(bytes);
+    bool reopen = false;
+    {
+      auto& core = *st_.args.core;
+      std::lock_guard<std::mutex> lock(core.receive_mutex);
+      if (!core.received.ended) {
+        core.received.credit += static_cast<std::int64_t>(bytes);
+        reopen = true;
+      }
+    }
+    if (reopen) {
       std::string credit;
       wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, credit);
       net().send_credit(st_.where.conn, std::move(credit));
@@ -274,45 +295,24 @@ class channel_behavior {
     if (f.kind != frame_kind::data) hand_over(arrived);
     auto& core = *st_.args.core;
     switch (f.kind) {
-      case frame_kind::data: {
-        if (st_.remote_done) return violation({errc::internal, "DATA after the end of stream"});
-        if (st_.trailers_received) return violation({errc::internal, "DATA after TRAILERS"});
-        if (f.payload.size() > options().max_payload)
-          return violation(
-              {errc::resource_exhausted, "payload of " + std::to_string(f.payload.size()) +
-                                             " bytes exceeds the limit of " +
-                                             std::to_string(options().max_payload) + " bytes"});
-        auto cost = static_cast<std::int64_t>(f.payload.size() + wire::data_frame_overhead);
-        if (cost > st_.receive_credit)
-          return violation({errc::resource_exhausted, "the sender exceeded its credit window"});
-        st_.receive_credit -= cost;
-        if (st_.subscriber)
-          deliver(std::move(f.payload));
-        else
-          arrived.push_back(read_result::message(std::move(f.payload)));
-        return;
-      }
-      case frame_kind::trailers: {
-        if (st_.remote_done || st_.trailers_received)
-          return violation({errc::internal, "TRAILERS after trailers or the end of stream"});
-        st_.trailers_received = true;
-        std::lock_guard<std::mutex> lock(core.meta_mutex);
-        core.meta.trailers = std::move(f.headers);
-        return;
-      }
+      case frame_kind::data:
+      case frame_kind::trailers:
       case frame_kind::end:
       case frame_kind::error: {
-        if (st_.remote_done)
-          return violation(
-              {errc::internal, std::string(wire::to_string(f.kind)) + " after the end of stream"});
-        if (f.kind == frame_kind::error && f.status.ok())
-          return violation({errc::internal, "ERROR with status ok"});
-        st_.remote_done = true;
-        if (f.kind == frame_kind::end)
-          end_remote(read_result::end(), {});
-        else
-          end_remote(read_result::failure(f.status), f.status);
-        maybe_finish();
+        std::unique_lock<std::mutex> lock(core.receive_mutex);
+        auto result = core.apply_locked(f, arrived);
+        lock.unlock();
+        if (result.what == applied::outcome::refused) {
+          hand_over(arrived);
+          return violation(std::move(result.status));
+        }
+        if (result.what == applied::outcome::ended) {
+          if (result.status.ok())
+            end_remote(read_result::end(), {});
+          else
+            end_remote(read_result::failure(result.status), result.status);
+          maybe_finish();
+        }
         return;
       }
       case frame_kind::credit:
@@ -333,7 +333,13 @@ class channel_behavior {
   }
 
   void hand_over(std::vector<read_result>& arrived) {
-    if (!arrived.empty()) st_.args.core->inbox.push_all(arrived);
+    if (arrived.empty()) return;
+    if (!st_.subscriber) {
+      st_.args.core->inbox.push_all(arrived);
+      return;
+    }
+    for (auto& item : arrived) deliver(std::move(*item));
+    arrived.clear();
   }
 
   void deliver(bytes payload) {
@@ -366,6 +372,13 @@ class channel_behavior {
 
   void subscribe(caf::actor reader) {
     st_.subscriber = std::move(reader);
+    {
+      // From here on this actor applies every frame: the transport thread has finished any
+      // hand-over it had begun, so the inbox holds all that came before.
+      auto& core = *st_.args.core;
+      std::lock_guard<std::mutex> lock(core.receive_mutex);
+      core.received.direct = false;
+    }
     // Hand over what arrived before the subscription.
     auto& inbox = st_.args.core->inbox;
     while (auto item = inbox.try_pop()) {
@@ -412,7 +425,14 @@ class channel_behavior {
     if (st_.finished) return;
     auto& core = *st_.args.core;
     core.gate.fail(reason);
-    if (!st_.remote_done) {
+    bool remote_was_open;
+    {
+      std::lock_guard<std::mutex> lock(core.receive_mutex);
+      remote_was_open = !core.received.ended;
+      core.received.ended = true;
+      core.received.direct = false;
+    }
+    if (remote_was_open) {
       if (st_.subscriber) {
         end_remote(read_result::failure(reason), reason);
       } else if (drop_queued) {
@@ -421,13 +441,13 @@ class channel_behavior {
         core.inbox.close(read_result::failure(reason));  // what arrived stays readable
       }
     }
-    st_.local_done = st_.remote_done = true;
+    st_.local_done = true;
     st_.queued.clear();
     finish(std::move(reason));
   }
 
   void maybe_finish() {
-    if (st_.local_done && st_.remote_done) finish();
+    if (st_.local_done && st_.args.core->remote_ended()) finish();
   }
 
   void finish(duplex::error reason = {}) {
@@ -439,7 +459,12 @@ class channel_behavior {
     if (st_.attached)
       self_->send(st_.args.peer, closed_atom::value, st_.where.conn, st_.where.channel_id);
     st_.args.core->finished.fire(std::move(reason));
-    self_->quit();
+    {
+      auto& core = *st_.args.core;
+      std::lock_guard<std::mutex> lock(core.receive_mutex);
+      st_.quit_when_woken = core.received.wakes_in_flight > 0;
+    }
+    if (!st_.quit_when_woken) self_->quit();
   }
 
   caf::event_based_actor* self_;

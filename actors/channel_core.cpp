@@ -171,6 +171,50 @@ std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload)
   return std::max<std::size_t>(1, std::min(window / 4, spare + 1));
 }
 
+applied channel_core::apply_locked(wire::frame& f, std::vector<read_result>& arrived) {
+  using wire::frame_kind;
+  auto refuse = [](errc code, std::string why) {
+    return applied{applied::outcome::refused, {code, std::move(why)}};
+  };
+  auto& in = received;
+  switch (f.kind) {
+    case frame_kind::data: {
+      if (in.ended) return refuse(errc::internal, "DATA after the end of stream");
+      if (in.trailers_received) return refuse(errc::internal, "DATA after TRAILERS");
+      if (f.payload.size() > max_payload)
+        return refuse(errc::resource_exhausted, "payload of " + std::to_string(f.payload.size()) +
+                                                    " bytes exceeds the limit of " +
+                                                    std::to_string(max_payload) + " bytes");
+      auto cost = static_cast<std::int64_t>(f.payload.size() + wire::data_frame_overhead);
+      if (cost > in.credit)
+        return refuse(errc::resource_exhausted, "the sender exceeded its credit window");
+      in.credit -= cost;
+      arrived.push_back(read_result::message(std::move(f.payload)));
+      return {};
+    }
+    case frame_kind::trailers: {
+      if (in.ended || in.trailers_received)
+        return refuse(errc::internal, "TRAILERS after trailers or the end of stream");
+      in.trailers_received = true;
+      std::lock_guard<std::mutex> lock(meta_mutex);
+      meta.trailers = std::move(f.headers);
+      return {};
+    }
+    case frame_kind::end:
+    case frame_kind::error:
+      if (in.ended)
+        return refuse(errc::internal,
+                      std::string(wire::to_string(f.kind)) + " after the end of stream");
+      if (f.kind == frame_kind::error && f.status.ok())
+        return refuse(errc::internal, "ERROR with status ok");
+      in.ended = true;
+      in.direct = false;
+      return {applied::outcome::ended, f.kind == frame_kind::error ? f.status : duplex::error{}};
+    default:
+      return refuse(errc::internal, "unexpected frame on a channel");
+  }
+}
+
 std::size_t channel_core::note_consumed(const read_result& item) {
   // Atomic rather than locked: readers on several threads may race, and whichever takes the
   // sum returns all of it, so no credit is lost or returned twice.

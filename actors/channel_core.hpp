@@ -136,6 +136,26 @@ struct channel_ref;
 // maximum-size message.
 std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload);
 
+// The remote's stream as this side receives it: its rules and the credit it has left.
+struct receive_state {
+  std::int64_t credit = 0;
+  bool ended = false;  // END or ERROR arrived, or the channel failed: nothing more is delivered
+  bool trailers_received = false;
+  // The transport thread may apply the stream's frames itself (see channel_table): cleared
+  // once an actor reads the channel (subscribe) or the stream is over.
+  bool direct = true;
+  // Wake-ups the transport thread sent the channel's actor that it has not handled yet: the
+  // actor stays alive for them, since they carry readers' callbacks.
+  std::uint32_t wakes_in_flight = 0;
+};
+
+// What applying one of the remote's stream frames did.
+struct applied {
+  enum class outcome { accepted, ended, refused };
+  outcome what = outcome::accepted;
+  duplex::error status;  // ended: ok for END, the ERROR's status; refused: the violation
+};
+
 struct channel_core {
   channel_core(channel_meta m, const codec* c, std::size_t window, std::size_t pending_bytes,
                std::size_t pending_messages, std::size_t max_payload)
@@ -144,13 +164,29 @@ struct channel_core {
         credit_threshold(credit_return_threshold(window, max_payload)),
         max_payload(max_payload),
         gate(static_cast<std::int64_t>(pending_bytes),
-             static_cast<std::int64_t>(pending_messages)) {}
+             static_cast<std::int64_t>(pending_messages)) {
+    received.credit = static_cast<std::int64_t>(window);
+  }
 
   mutable std::mutex meta_mutex;
   channel_meta meta;  // guarded by meta_mutex
   const codec* payload_codec;
 
   handoff_queue<read_result> inbox;
+  // Held while a stream frame is applied and its message handed to the inbox, by the actor or
+  // the transport thread: so that what one checked cannot change before the other delivers.
+  // Taken before inbox's lock and meta_mutex, never after.
+  mutable std::mutex receive_mutex;
+  receive_state received;  // guarded by receive_mutex
+
+  // Applies a DATA, TRAILERS, END or ERROR frame of the remote's stream (the caller holds
+  // receive_mutex): a message is appended to `arrived`, trailers go to meta. A refused frame
+  // changes nothing, so that whoever applies it next finds the same violation.
+  applied apply_locked(wire::frame& f, std::vector<read_result>& arrived);
+  bool remote_ended() const {
+    std::lock_guard<std::mutex> lock(receive_mutex);
+    return received.ended;
+  }
   std::atomic<std::size_t> consumed{0};  // bytes read but not yet returned as credit
   const std::size_t credit_threshold;
   const std::size_t max_payload;

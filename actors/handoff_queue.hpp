@@ -18,6 +18,10 @@ namespace duplex::detail {
 
 using clock = std::chrono::steady_clock;
 
+// Work a producer hands elsewhere instead of running it on its own thread: readers' callbacks
+// when the producer is the transport thread, which must never run application code.
+using deferred_calls = std::vector<std::function<void()>>;
+
 template <class T>
 class handoff_queue {
  public:
@@ -42,8 +46,9 @@ class handoff_queue {
     return true;
   }
 
-  // push() for several items under one lock. Returns false when already closed.
-  bool push_all(std::vector<T>& items) {
+  // push() for several items under one lock. Returns false when already closed. With
+  // `deferred`, callbacks of waiting readers are added to it instead of run here.
+  bool push_all(std::vector<T>& items, deferred_calls* deferred = nullptr) {
     std::vector<std::pair<callback, T>> handed;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -57,13 +62,19 @@ class handoff_queue {
       ready_.notify_all();
     }
     items.clear();
-    for (auto& [waiting, item] : handed) waiting(std::move(item));  // outside the lock
+    for (auto& [waiting, item] : handed) {
+      if (deferred)
+        deferred->push_back(
+            [w = std::move(waiting), i = std::move(item)]() mutable { w(std::move(i)); });
+      else
+        waiting(std::move(item));  // outside the lock
+    }
     return true;
   }
 
   // Ends the queue: queued items are still delivered first, then `terminal` forever.
-  // A second close is ignored.
-  void close(T terminal) {
+  // A second close is ignored. With `deferred`, as in push_all().
+  void close(T terminal, deferred_calls* deferred = nullptr) {
     lazy_fifo<callback> waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -71,6 +82,13 @@ class handoff_queue {
       terminal_ = std::make_unique<T>(std::move(terminal));
       waiting = waiters_.take_all();  // only waiting when items_ is empty
       ready_.notify_all();
+      if (deferred) {
+        // Each with its own copy, taken here: a later abort() may replace the terminal.
+        for (; !waiting.empty(); waiting.pop_front())
+          deferred->push_back([w = std::move(waiting.front()), item = *terminal_]() mutable {
+            w(std::move(item));
+          });
+      }
     }
     notify(waiting);
   }

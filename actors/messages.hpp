@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/channel_core.hpp"
+#include "actors/channel_table.hpp"
 #include "codec/frame.hpp"
 #include "duplex/actor_face.hpp"
 #include "duplex/peer.hpp"
@@ -47,6 +48,8 @@ using dropped_atom = caf::atom_constant<caf::atom("dropped")>;
 using nested_atom = caf::atom_constant<caf::atom("nested")>;
 using nested_in_atom = caf::atom_constant<caf::atom("nested_in")>;
 using parent_end_atom = caf::atom_constant<caf::atom("parent_end")>;
+// transport thread -> channel: readers' callbacks to run, and whether it applied the stream's end
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
 
 // Where a channel was sent: everything it needs to speak on its connection.
 struct attachment {
@@ -81,6 +84,8 @@ struct peer_context {
   handoff_queue<channel_ref_ptr> accepted;
   // Where log lines go; nullptr: nowhere.
   std::shared_ptr<spdlog::logger> logger;
+  // Every connection's channels, shared with the transport thread.
+  std::shared_ptr<channel_table> channels = std::make_shared<channel_table>();
   // Runs a blocking handler on the handler pool.
   std::function<void(channel_ref_ptr, handler_ptr)> run_handler;
 };
@@ -96,3 +101,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::handler_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::event_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::channel_ref_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::result<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(duplex::detail::deferred_calls)

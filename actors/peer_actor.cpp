@@ -20,38 +20,6 @@ namespace {
 
 using wire::frame_kind;
 
-class transport_bridge final : public transport_events {
- public:
-  explicit transport_bridge(caf::actor peer) : peer_(std::move(peer)) {}
-  void on_connection_up(connection_id conn, const std::string& endpoint) override {
-    caf::anon_send(peer_, conn_up_atom::value, conn, endpoint);
-  }
-  void on_authenticated(connection_id conn, const std::string& public_key) override {
-    caf::anon_send(peer_, authenticated_atom::value, conn, public_key);
-  }
-  void on_connect_failed(const std::string& endpoint, duplex::error reason) override {
-    caf::anon_send(peer_, connect_failed_atom::value, endpoint, std::move(reason));
-  }
-  void on_frames(connection_id conn, std::vector<wire::frame> frames) override {
-    caf::anon_send(peer_, frames_atom::value, conn, frame_batch{std::move(frames)});
-  }
-  void on_connection_down(connection_id conn, duplex::error reason) override {
-    caf::anon_send(peer_, conn_down_atom::value, conn, std::move(reason));
-  }
-
- private:
-  caf::actor peer_;
-};
-
-// A channel as the peer actor routes to it. `forwarded - returned` is the connection credit
-// its DATA holds: returned as the channel's reader consumes, the rest when it closes (which
-// also covers DATA that reached an actor that had just finished).
-struct channel_entry {
-  caf::actor actor;
-  std::uint64_t forwarded = 0;
-  std::uint64_t returned = 0;
-};
-
 struct connection_info {
   bool outbound = false;  // we connected (DEALER): we allocate odd channel ids
   bool ready = false;     // HELLO exchanged
@@ -62,8 +30,10 @@ struct connection_info {
   std::uint64_t remote_max_payload = 0;
   std::uint64_t next_channel_id = 0;    // the next id we allocate
   std::uint64_t highest_remote_id = 0;  // the highest id the remote opened
-  std::unordered_map<std::uint64_t, channel_entry> channels;
-  std::uint64_t unreturned = 0;  // DATA cost received and not yet returned (connection window)
+  // Its channels are in the peer's channel_table, shared with the transport thread. A
+  // channel's `forwarded - returned` is the connection credit its DATA holds: returned as its
+  // reader consumes, the rest when it closes (which also covers DATA that reached an actor
+  // that had just finished).
 };
 
 struct remote_info {
@@ -136,6 +106,9 @@ class peer_behavior {
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
           st_.closed.erase(conn);
           connection_down(conn, std::move(reason), /*notify_remote=*/false);
+          // The transport delivers nothing more from it.
+          auto lock = table().lock();
+          table().forget(conn);
         },
         [this](open_atom, channel_ref_ptr channel, const std::string& target) {
           open(std::move(channel), target);
@@ -153,24 +126,20 @@ class peer_behavior {
           attach(conn, it->second, std::move(child), parent);
         },
         [this](closed_atom, connection_id conn, std::uint64_t channel_id) {
-          auto it = st_.connections.find(conn);
-          if (it == st_.connections.end()) return;
-          auto channel = it->second.channels.find(channel_id);
-          if (channel == it->second.channels.end()) return;
-          auto held = channel->second.forwarded - channel->second.returned;
-          st_.by_actor.erase(channel->second.actor.address());
-          it->second.channels.erase(channel);
-          it->second.unreturned -= held;
-          return_connection_credit(conn, held);
+          if (st_.connections.count(conn) == 0) return;
+          auto held = forget_channel(conn, channel_id);
+          if (held) return_connection_credit(conn, *held);
         },
         [this](conn_credit_atom, connection_id conn, std::uint64_t channel_id, std::uint64_t n) {
-          auto it = st_.connections.find(conn);
-          if (it == st_.connections.end()) return;
-          auto channel = it->second.channels.find(channel_id);
-          if (channel == it->second.channels.end()) return;  // returned in full at close
-          n = std::min(n, channel->second.forwarded - channel->second.returned);
-          channel->second.returned += n;
-          it->second.unreturned -= n;
+          if (st_.connections.count(conn) == 0) return;
+          {
+            auto lock = table().lock();
+            auto* lane = find_lane(conn, channel_id);
+            if (!lane) return;  // returned in full at close
+            n = std::min(n, lane->forwarded - lane->returned);
+            lane->returned += n;
+            table().find(conn)->unreturned -= n;
+          }
           return_connection_credit(conn, n);
         },
         [this](handle_atom, const std::string& service, handler_ptr handler) {
@@ -200,9 +169,8 @@ class peer_behavior {
         },
         [this](shutdown_atom) { return shutdown(); },
         [this](count_atom) {
-          std::size_t n = st_.pending.size();
-          for (auto& [conn, info] : st_.connections) n += info.channels.size();
-          return n;
+          auto lock = table().lock();
+          return st_.pending.size() + table().accepted_channels();
         },
     };
   }
@@ -210,6 +178,33 @@ class peer_behavior {
  private:
   const peer_options& options() const { return st_.context->options; }
   transport& net() { return *st_.context->net; }
+  channel_table& table() { return *st_.context->channels; }
+
+  // Under table().lock(): the channel's lane once the peer actor took it (nullptr otherwise,
+  // also for a lane the transport thread added for an OPEN not taken yet).
+  channel_lane* find_lane(connection_id conn, std::uint64_t channel_id) {
+    auto* lanes = table().find(conn);
+    if (!lanes) return nullptr;
+    auto it = lanes->channels.find(channel_id);
+    if (it == lanes->channels.end() || !it->second.actor) return nullptr;
+    return &it->second;
+  }
+
+  // Removes a channel's lane; returns the connection credit its DATA still held (nullopt: it
+  // was not there).
+  std::optional<std::uint64_t> forget_channel(connection_id conn, std::uint64_t channel_id) {
+    auto lock = table().lock();
+    auto* lanes = table().find(conn);
+    if (!lanes) return std::nullopt;
+    auto it = lanes->channels.find(channel_id);
+    if (it == lanes->channels.end() || !it->second.actor) return std::nullopt;
+    auto held = it->second.forwarded - it->second.returned;
+    st_.by_actor.erase(it->second.actor.address());
+    lanes->unreturned -= held;
+    --lanes->accepted;
+    lanes->channels.erase(it);
+    return held;
+  }
 
   void emit(peer_event::kind what, const std::string& remote, duplex::error reason) {
     if (auto& log = st_.context->logger) {
@@ -307,14 +302,10 @@ class peer_behavior {
     if (where == st_.by_actor.end()) return;
     auto [conn, channel_id] = where->second;
     st_.by_actor.erase(where);
-    auto it = st_.connections.find(conn);
-    if (it == st_.connections.end()) return;
-    auto channel = it->second.channels.find(channel_id);
-    if (channel == it->second.channels.end()) return;
-    auto held = channel->second.forwarded - channel->second.returned;
-    it->second.channels.erase(channel);
-    it->second.unreturned -= held;
-    return_connection_credit(conn, held);
+    if (st_.connections.count(conn) == 0) return;
+    auto held = forget_channel(conn, channel_id);
+    if (!held) return;
+    return_connection_credit(conn, *held);
     wire::encode_status(frame_kind::cancel, channel_id,
                         {errc::cancelled, "the channel was cancelled"}, st_.buffer);
     send_frames(conn);
@@ -372,22 +363,29 @@ class peer_behavior {
       incoming_open(conn, info, f);
       return true;
     }
-    auto channel = info.channels.find(f.channel);
-    if (f.kind == frame_kind::data) {
-      const std::uint64_t cost = f.payload.size() + wire::data_frame_overhead;
-      if (channel == info.channels.end()) {
-        st_.dropped_credit += cost;  // nobody will consume it: returned after the batch
-      } else {
-        if (info.unreturned + cost > options().connection_window) {
-          protocol_error(conn, "the remote exceeded the connection window");
-          return false;
+    caf::actor target;
+    {
+      auto lock = table().lock();
+      auto* lane = find_lane(conn, f.channel);
+      if (f.kind == frame_kind::data) {
+        const std::uint64_t cost = f.payload.size() + wire::data_frame_overhead;
+        if (!lane) {
+          st_.dropped_credit += cost;  // nobody will consume it: returned after the batch
+        } else {
+          auto& lanes = *table().find(conn);
+          if (lanes.unreturned + cost > options().connection_window) {
+            lock.unlock();
+            protocol_error(conn, "the remote exceeded the connection window");
+            return false;
+          }
+          lanes.unreturned += cost;
+          lane->forwarded += cost;
         }
-        info.unreturned += cost;
-        channel->second.forwarded += cost;
       }
+      if (lane) target = lane->actor;
     }
-    if (channel != info.channels.end()) {
-      collect(channel->first, channel->second.actor, f);
+    if (target) {
+      collect(f.channel, target, f);
       return true;
     }
     // Not open. Frames trailing a channel that was used and has ended are ignored; an id
@@ -468,8 +466,18 @@ class peer_behavior {
     st_.connections.erase(it);
     if (notify_remote) send_bye(conn, reason);
     duplex::error channel_error{errc::unavailable, reason.message};
-    for (auto& [id, channel] : info.channels)
-      self_->send(channel.actor, conn_down_atom::value, channel_error);
+    std::vector<caf::actor> channels;
+    {
+      // Frames still arriving go to this actor, which ignores them.
+      auto lock = table().lock();
+      if (auto* lanes = table().find(conn)) {
+        for (auto& [id, lane] : lanes->channels)
+          if (lane.actor) channels.push_back(lane.actor);
+        *lanes = connection_lanes{};
+        lanes->closed = true;
+      }
+    }
+    for (auto& channel : channels) self_->send(channel, conn_down_atom::value, channel_error);
     if (!info.ready) return;
     auto remote = st_.remotes.find(info.remote_id);
     if (remote == st_.remotes.end()) return;
@@ -488,7 +496,14 @@ class peer_behavior {
               std::uint64_t parent) {
     auto id = info.next_channel_id;
     info.next_channel_id += 2;
-    info.channels.emplace(id, channel_entry{channel->actor});
+    {
+      auto lock = table().lock();
+      auto& lanes = table().find_or_add(conn);
+      auto& lane = lanes.channels[id];
+      lane.actor = channel->actor;
+      lane.core = channel->core;
+      ++lanes.accepted;
+    }
     st_.by_actor[channel->actor.address()] = {conn, id};
     wire::frame open;
     open.kind = frame_kind::open;
@@ -587,6 +602,14 @@ class peer_behavior {
 
   void incoming_open(connection_id conn, connection_info& info, wire::frame& f) {
     auto refuse = [&](duplex::error reason) {
+      {
+        // The transport thread added a lane for this OPEN; an open channel's is kept.
+        auto lock = table().lock();
+        if (auto* lanes = table().find(conn)) {
+          auto it = lanes->channels.find(f.channel);
+          if (it != lanes->channels.end() && !it->second.actor) lanes->channels.erase(it);
+        }
+      }
       wire::encode_status(frame_kind::cancel, f.channel, reason, st_.buffer);
       send_frames(conn);
     };
@@ -600,7 +623,15 @@ class peer_behavior {
                                          std::to_string(info.highest_remote_id) +
                                          ", the highest this connection opened"});
     info.highest_remote_id = f.channel;
-    if (info.channels.size() >= options().max_channels_per_remote)
+    std::size_t open_channels = 0;
+    caf::actor parent;
+    {
+      auto lock = table().lock();
+      if (auto* lanes = table().find(conn)) open_channels = lanes->accepted;
+      if (f.parent != 0)
+        if (auto* lane = find_lane(conn, f.parent)) parent = lane->actor;
+    }
+    if (open_channels >= options().max_channels_per_remote)
       return refuse(
           {errc::resource_exhausted, "too many open channels (max_channels_per_remote " +
                                          std::to_string(options().max_channels_per_remote) + ")"});
@@ -614,14 +645,9 @@ class peer_behavior {
     auto codec = st_.context->codecs->for_headers(f.headers);
     if (!codec) return refuse(codec.error());
 
-    caf::actor parent;
-    if (f.parent != 0) {
-      auto p = info.channels.find(f.parent);
-      if (p == info.channels.end())
-        return refuse(
-            {errc::not_found, "parent channel " + std::to_string(f.parent) + " is not open"});
-      parent = p->second.actor;
-    }
+    if (f.parent != 0 && !parent)
+      return refuse(
+          {errc::not_found, "parent channel " + std::to_string(f.parent) + " is not open"});
     const route* target = nullptr;
     if (!parent) {
       auto r = st_.routes.find(f.service);
@@ -648,7 +674,14 @@ class peer_behavior {
                      info.remote_max_payload};
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
-    info.channels.emplace(f.channel, channel_entry{channel});
+    {
+      auto lock = table().lock();
+      auto& lanes = table().find_or_add(conn);
+      auto& lane = lanes.channels[f.channel];
+      lane.actor = channel;
+      lane.core = core;
+      ++lanes.accepted;
+    }
     self_->monitor(channel);
     st_.by_actor[channel.address()] = {conn, f.channel};
     auto incoming = std::make_shared<channel_ref>(channel_ref{core, channel});
@@ -686,8 +719,12 @@ class peer_behavior {
     for (auto& [conn, info] : st_.connections) {
       if (!info.ready) continue;
       // Streams still open end with unavailable at the remote, never with a clean end.
-      for (auto& [id, channel] : info.channels)
-        wire::encode_status(frame_kind::cancel, id, reason, st_.buffer);
+      {
+        auto lock = table().lock();
+        if (auto* lanes = table().find(conn))
+          for (auto& [id, lane] : lanes->channels)
+            if (lane.actor) wire::encode_status(frame_kind::cancel, id, reason, st_.buffer);
+      }
       wire::encode_status(frame_kind::bye, 0, reason, st_.buffer);
       send_frames(conn);
     }
@@ -727,10 +764,6 @@ caf::behavior peer_actor(caf::stateful_actor<peer_actor_state>* self,
 caf::actor spawn_peer_actor(std::shared_ptr<peer_context> context) {
   auto& system = *context->system;
   return system.spawn<caf::hidden>(peer_actor, std::move(context));
-}
-
-std::shared_ptr<transport_events> make_transport_bridge(caf::actor peer) {
-  return std::make_shared<transport_bridge>(std::move(peer));
 }
 
 }  // namespace duplex::detail

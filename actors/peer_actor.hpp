@@ -13,7 +13,4 @@ namespace duplex::detail {
 
 caf::actor spawn_peer_actor(std::shared_ptr<peer_context> context);
 
-// Bridges transport events to a peer actor.
-std::shared_ptr<transport_events> make_transport_bridge(caf::actor peer);
-
 }  // namespace duplex::detail

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "actors/peer_actor.hpp"
+#include "actors/transport_bridge.hpp"
 #include "runtime/channel_link.hpp"
 #include "runtime/handler_pool.hpp"
 #include "runtime/peer_state.hpp"
@@ -89,8 +90,10 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
     if (auto ctx = weak_context.lock())
       detail::run_on_pool(*pool, std::move(ctx), peer_actor, std::move(in), std::move(h));
   };
-  context->owner = rts.net->add_owner(detail::make_transport_bridge(state_->actor),
-                                      detail::settings_from(options));
+  context->owner =
+      rts.net->add_owner(detail::make_transport_bridge(state_->actor, context->channels,
+                                                       context->options.connection_window),
+                         detail::settings_from(options));
   state_->context = std::move(context);
 }
 

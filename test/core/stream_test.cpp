@@ -260,6 +260,47 @@ BOOST_AUTO_TEST_CASE(async_reads_and_futures_deliver_in_order) {
   BOOST_TEST(ch.read(wait_limit).is_end());
 }
 
+// Messages of open channels are handed to readers by the transport thread itself; a reader's
+// callback must still never run there, or one slow callback would stall every connection.
+BOOST_AUTO_TEST_CASE(a_blocking_read_async_callback_holds_up_no_other_channel) {
+  pair_fixture f;
+  f.server.handle("echo", [](channel ch) {
+    while (auto r = ch.read(wait_limit)) {
+      if (!r.is_message() || !ch.write(std::move(*r))) break;
+    }
+    ch.close_write();
+  });
+  auto other = f.client.open("echo");
+  BOOST_REQUIRE(other.write(to_bytes("warm-up")));
+  BOOST_REQUIRE(other.read(wait_limit).is_message());
+
+  auto slow = f.client.open("echo");
+  BOOST_REQUIRE(slow.write(to_bytes("first")));
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  slow.read_async([&entered, released](read_result) {
+    entered.set_value();
+    released.wait_for(3 * wait_limit);
+  });
+  BOOST_REQUIRE((entered.get_future().wait_for(wait_limit) == std::future_status::ready));
+
+  // While that callback blocks, the other channel on the same connection still flows.
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE(other.write(to_bytes("ping " + std::to_string(i))));
+    auto echoed = other.read(wait_limit);
+    BOOST_REQUIRE_MESSAGE(echoed.is_message(), echoed.error().to_string());
+    BOOST_TEST(to_string(*echoed) == "ping " + std::to_string(i));
+  }
+  release.set_value();
+  BOOST_REQUIRE(slow.write(to_bytes("second")));
+  auto next = slow.read(wait_limit);
+  BOOST_REQUIRE_MESSAGE(next.is_message(), next.error().to_string());
+  BOOST_TEST(to_string(*next) == "second");
+  other.close();
+  slow.close();
+}
+
 BOOST_AUTO_TEST_CASE(ten_thousand_pending_async_reads_use_no_extra_threads) {
   pair_fixture f;
   // The server keeps the channels without blocking a handler thread on each.

@@ -1,0 +1,197 @@
+#include "actors/transport_bridge.hpp"
+
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "actors/messages.hpp"
+
+namespace duplex::detail {
+
+namespace {
+
+using wire::frame_kind;
+
+bool is_stream_frame(frame_kind kind) {
+  return kind == frame_kind::data || kind == frame_kind::trailers || kind == frame_kind::end ||
+         kind == frame_kind::error;
+}
+
+// A batch's frames are applied here when all of this holds, and go to the peer actor otherwise
+// (which then checks them as it always did, so a frame refused here is refused there too):
+// - the frame is DATA, TRAILERS, END or ERROR of a channel the peer actor accepted or opened;
+// - no frame of that channel is on its way through the actors (via_actors), and no frame of
+//   that channel earlier in the batch went that way;
+// - no connection-level frame (HELLO, BYE, channel 0) came earlier in the batch;
+// - the channel's reader is not an actor (receive_state::direct) and the frame keeps the
+//   stream's rules, its credit and the connection window.
+// A channel's messages are handed to its inbox under one lock per batch; callbacks of readers
+// waiting in read_async() run on the channel's actor, never on the transport thread.
+class transport_bridge final : public transport_events {
+ public:
+  transport_bridge(caf::actor peer, std::shared_ptr<channel_table> channels,
+                   std::uint64_t connection_window)
+      : peer_(std::move(peer)),
+        channels_(std::move(channels)),
+        connection_window_(connection_window) {}
+
+  void on_connection_up(connection_id conn, const std::string& endpoint) override {
+    caf::anon_send(peer_, conn_up_atom::value, conn, endpoint);
+  }
+  void on_authenticated(connection_id conn, const std::string& public_key) override {
+    caf::anon_send(peer_, authenticated_atom::value, conn, public_key);
+  }
+  void on_connect_failed(const std::string& endpoint, duplex::error reason) override {
+    caf::anon_send(peer_, connect_failed_atom::value, endpoint, std::move(reason));
+  }
+  void on_frames(connection_id conn, std::vector<wire::frame> frames) override {
+    {
+      auto lock = channels_->lock();
+      route(channels_->find_or_add(conn), frames);
+    }
+    // Compacted to what the actors take, in the batch's order.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      if (route_[i] == applied_here) continue;
+      if (kept != i) frames[kept] = std::move(frames[i]);
+      ++kept;
+    }
+    frames.resize(kept);
+    // Wake-ups first: a channel's actor then runs the callbacks before it sees the frames
+    // that came after them in the batch (a CANCEL, say).
+    for (auto& w : wakes_)
+      caf::anon_send(w.actor, wake_atom::value, std::move(w.calls), w.remote_ended);
+    wakes_.clear();
+    if (!frames.empty())
+      caf::anon_send(peer_, frames_atom::value, conn, frame_batch{std::move(frames)});
+  }
+  void on_connection_down(connection_id conn, duplex::error reason) override {
+    // The peer actor forgets the connection's channels once it has failed them.
+    caf::anon_send(peer_, conn_down_atom::value, conn, std::move(reason));
+  }
+
+ private:
+  static constexpr std::uint8_t to_actors = 0;
+  static constexpr std::uint8_t applied_here = 1;
+  static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+
+  // One channel's frames in a batch that may be applied here, as a list through next_.
+  struct candidates {
+    channel_lane* lane;
+    std::size_t first;
+    std::size_t last;
+  };
+  struct wake {
+    caf::actor actor;
+    deferred_calls calls;
+    bool remote_ended;
+  };
+
+  // Under the table's lock: decides each frame's way and applies what it can.
+  void route(connection_lanes& lanes, std::vector<wire::frame>& frames) {
+    route_.assign(frames.size(), to_actors);
+    if (lanes.closed) return;
+    next_.assign(frames.size(), none);
+    groups_.clear();
+    bool after_connection_frame = false;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      auto& f = frames[i];
+      if (f.channel == 0 || f.kind == frame_kind::hello || f.kind == frame_kind::bye) {
+        after_connection_frame = true;
+        continue;
+      }
+      if (f.kind == frame_kind::open) {
+        // Known from here on, so that the channel's next frames are counted in via_actors
+        // even before the peer actor has taken the OPEN (it drops the lane if it refuses).
+        lanes.channels.try_emplace(f.channel);
+        continue;
+      }
+      auto it = lanes.channels.find(f.channel);
+      if (it == lanes.channels.end()) continue;  // the peer actor answers unknown channels
+      auto& lane = it->second;
+      if (after_connection_frame || lane.via_actors > 0 || !lane.core || !is_stream_frame(f.kind)) {
+        ++lane.via_actors;
+        continue;
+      }
+      add_candidate(lane, i);
+    }
+    for (auto& group : groups_) apply(lanes, group, frames);
+  }
+
+  void add_candidate(channel_lane& lane, std::size_t i) {
+    // A batch usually holds a few channels: the last group is the likely one.
+    for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
+      if (g->lane != &lane) continue;
+      next_[g->last] = i;
+      g->last = i;
+      return;
+    }
+    groups_.push_back({&lane, i, i});
+  }
+
+  void apply(connection_lanes& lanes, candidates& group, std::vector<wire::frame>& frames) {
+    auto& lane = *group.lane;
+    auto& core = *lane.core;
+    std::unique_lock<std::mutex> lock(core.receive_mutex);
+    bool stop = !core.received.direct;
+    bool ended = false;
+    duplex::error end_status;
+    for (auto i = group.first; i != none; i = next_[i]) {
+      if (!stop) {
+        auto& f = frames[i];
+        const std::uint64_t cost =
+            f.kind == frame_kind::data ? f.payload.size() + wire::data_frame_overhead : 0;
+        if (lanes.unreturned + cost > connection_window_) {
+          stop = true;  // the peer actor ends the connection
+        } else {
+          auto result = core.apply_locked(f, arrived_);
+          if (result.what == applied::outcome::refused) {
+            stop = true;  // the channel's actor finds the same violation and aborts
+          } else {
+            lanes.unreturned += cost;
+            lane.forwarded += cost;
+            route_[i] = applied_here;
+            if (result.what == applied::outcome::ended) {
+              ended = true;
+              end_status = std::move(result.status);
+              stop = true;  // what follows the end is the actor's to refuse
+            }
+            continue;
+          }
+        }
+      }
+      ++lane.via_actors;
+    }
+    deferred_calls calls;
+    if (!arrived_.empty()) core.inbox.push_all(arrived_, &calls);
+    arrived_.clear();  // a closed inbox leaves them
+    if (ended)
+      core.inbox.close(end_status.ok() ? read_result::end() : read_result::failure(end_status),
+                       &calls);
+    if (!calls.empty() || ended) {
+      ++core.received.wakes_in_flight;
+      wakes_.push_back({lane.actor, std::move(calls), ended});
+    }
+  }
+
+  caf::actor peer_;
+  std::shared_ptr<channel_table> channels_;
+  const std::uint64_t connection_window_;
+  // Scratch space of the batch being routed (only the transport thread calls on_frames).
+  std::vector<std::uint8_t> route_;
+  std::vector<std::size_t> next_;
+  std::vector<candidates> groups_;
+  std::vector<read_result> arrived_;
+  std::vector<wake> wakes_;
+};
+
+}  // namespace
+
+std::shared_ptr<transport_events> make_transport_bridge(caf::actor peer,
+                                                        std::shared_ptr<channel_table> channels,
+                                                        std::uint64_t connection_window) {
+  return std::make_shared<transport_bridge>(std::move(peer), std::move(channels),
+                                            connection_window);
+}
+
+}  // namespace duplex::detail
