@@ -19,7 +19,10 @@ bool write_gate::fits(const outbound_op& op) const {
 bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
   using kind = outbound_op::kind;
   if (!direct_ || op.what == kind::close || !outbox_.empty() || actor_holds_ops_) return false;
-  std::string frame;
+  // Encoded into this thread's buffer, which the transport copies: a small message costs no
+  // allocation. (A large one's buffer is handed over instead and the next starts afresh.)
+  thread_local std::string frame;
+  frame.clear();
   const auto channel = direct_->channel_id;
   switch (op.what) {
     case kind::data:
@@ -44,13 +47,18 @@ bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
     case kind::close:
       return false;
   }
-  auto net = direct_->net;
+  // The peer's context, which every handle holds, keeps the transport alive after reset().
+  transport* net = direct_->net.get();
   const auto conn = direct_->conn;
   if (op.what == kind::end || op.what == kind::error) {
     direct_done_.ended = true;
     direct_.reset();
   }
-  net->send(conn, std::move(frame), op.cost());
+  constexpr std::size_t copy_limit = 4096;
+  if (frame.size() <= copy_limit)
+    net->send_copy(conn, frame.data(), frame.size(), op.cost());
+  else
+    net->send(conn, std::move(frame), op.cost());
   if (direct_done_.ended) caf::anon_send(target, out_atom::value);
   return true;
 }

@@ -80,6 +80,7 @@ class transport_bridge final : public transport_events {
     channel_lane* lane;
     std::size_t first;
     std::size_t last;
+    bool followed = false;  // a frame of the channel after them goes to the actors
   };
   struct wake {
     caf::actor actor;
@@ -110,6 +111,8 @@ class transport_bridge final : public transport_events {
       if (it == lanes.channels.end()) continue;  // the peer actor answers unknown channels
       auto& lane = it->second;
       if (after_connection_frame || lane.via_actors > 0 || !lane.core || !is_stream_frame(f.kind)) {
+        if (lane.via_actors == 0)
+          if (auto* group = find_group(lane)) group->followed = true;
         ++lane.via_actors;
         continue;
       }
@@ -118,12 +121,17 @@ class transport_bridge final : public transport_events {
     for (auto& group : groups_) apply(lanes, group, frames);
   }
 
-  void add_candidate(channel_lane& lane, std::size_t i) {
+  candidates* find_group(const channel_lane& lane) {
     // A batch usually holds a few channels: the last group is the likely one.
-    for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
-      if (g->lane != &lane) continue;
-      next_[g->last] = i;
-      g->last = i;
+    for (auto g = groups_.rbegin(); g != groups_.rend(); ++g)
+      if (g->lane == &lane) return &*g;
+    return nullptr;
+  }
+
+  void add_candidate(channel_lane& lane, std::size_t i) {
+    if (auto* group = find_group(lane)) {
+      next_[group->last] = i;
+      group->last = i;
       return;
     }
     groups_.push_back({&lane, i, i});
@@ -141,8 +149,13 @@ class transport_bridge final : public transport_events {
         auto& f = frames[i];
         const std::uint64_t cost =
             f.kind == frame_kind::data ? f.payload.size() + wire::data_frame_overhead : 0;
+        const bool ends = f.kind == frame_kind::end || f.kind == frame_kind::error;
         if (lanes.unreturned + cost > connection_window_) {
           stop = true;  // the peer actor ends the connection
+        } else if (ends && (next_[i] != none || group.followed)) {
+          // More of the channel follows its end: all of it goes to the actor, which then
+          // refuses what breaks the rules before the channel can finish and ignore it.
+          stop = true;
         } else {
           auto result = core.apply_locked(f, arrived_);
           if (result.what == applied::outcome::refused) {

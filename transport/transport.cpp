@@ -128,13 +128,13 @@ class transport::impl {
   // ---- called from any thread ----
 
   void post(std::function<void()> command) {
-    bool was_empty;
+    bool must_wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      was_empty = commands_.empty() && outgoing_.empty();
       commands_.push_back(std::move(command));
+      must_wake = std::exchange(sleeping_, false);
     }
-    if (was_empty) wake();
+    if (must_wake) wake();
   }
 
   template <class T>
@@ -152,13 +152,26 @@ class transport::impl {
   }
 
   void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
-    bool was_empty;
+    bool must_wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      was_empty = commands_.empty() && outgoing_.empty();
-      outgoing_.push_back({conn, std::move(encoded), cost, bypass});
+      outgoing_.push_back({conn, std::move(encoded), 0, 0, cost, bypass});
+      must_wake = std::exchange(sleeping_, false);
     }
-    if (was_empty) wake();
+    if (must_wake) wake();
+  }
+
+  // Small frames are copied into one shared buffer instead of each owning a string: a
+  // stream's messages then cost the queue no allocation each.
+  void send_copy(connection_id conn, const char* data, std::size_t size, std::size_t cost) {
+    bool must_wake;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      outgoing_.push_back({conn, {}, staged_.size(), size, cost, false});
+      staged_.append(data, size);
+      must_wake = std::exchange(sleeping_, false);
+    }
+    if (must_wake) wake();
   }
 
   // The ZAP policy: which clients may finish a CURVE handshake with an owner's ROUTER.
@@ -180,9 +193,18 @@ class transport::impl {
     return {false, "client key " + request.client_key + " is not allowed", {}};
   }
 
-  bool work_queued() {
+  // Called before the loop sleeps: with nothing queued, marks it asleep, so that the next
+  // post or send writes the eventfd. While the loop is awake, queueing costs no system call:
+  // the loop looks at the queues again before it sleeps.
+  bool work_queued_or_sleep() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return !commands_.empty() || !outgoing_.empty();
+    const bool queued = !commands_.empty() || !outgoing_.empty();
+    sleeping_ = !queued;
+    return queued;
+  }
+  void awake() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sleeping_ = false;
   }
 
   // ---- transport thread only (through post/call) ----
@@ -339,7 +361,9 @@ class transport::impl {
  private:
   struct outgoing_frames {
     connection_id conn;
-    std::string encoded;
+    std::string encoded;  // owned frames, or empty: `staged_size` bytes of the staged buffer
+    std::size_t staged_at;
+    std::size_t staged_size;
     std::size_t cost;  // connection credit its DATA frames take
     bool bypass;       // order-free frames (CREDIT): never wait behind the backlog
   };
@@ -462,10 +486,10 @@ class transport::impl {
         for (auto* s : sockets) items.push_back({s->monitor.handle(), 0, ZMQ_POLLIN, 0});
         sockets_changed_ = false;
       }
-      // Work queued while the last round ran may not have written the eventfd (it is written
-      // only when the queues were empty): look before sleeping.
+      // Work queued while the last round ran did not write the eventfd: look before sleeping.
       zmq::poll(items.data(), items.size(),
-                work_queued() ? std::chrono::milliseconds{0} : idle_wait());
+                work_queued_or_sleep() ? std::chrono::milliseconds{0} : idle_wait());
+      awake();
       if (items[0].revents & ZMQ_POLLIN) {
         std::uint64_t count;
         [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
@@ -560,30 +584,42 @@ class transport::impl {
   }
 
   void flush_outgoing() {
-    std::deque<outgoing_frames> outgoing;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      outgoing.swap(outgoing_);
+      outgoing_.swap(flushing_);
+      staged_.swap(flushing_staged_);
     }
-    if (outgoing.empty()) return;
+    if (flushing_.empty()) return;
     // Coalesce per connection, keeping each connection's order; what the connection window
     // cannot take yet waits in the connection's backlog (and so does everything after it).
     std::vector<std::pair<connection_id, std::string>> batches;
     std::unordered_map<connection_id, std::size_t> open_batch;
-    for (auto& item : outgoing) {
+    for (auto& item : flushing_) {
       auto c = connections_.find(item.conn);
       if (c == connections_.end()) continue;  // the connection died; its channels were failed
       if (!take_credit(c->second, item)) continue;
-      append_to_batch(batches, open_batch, item.conn, std::move(item.encoded));
+      if (item.staged_size)
+        append_to_batch(
+            batches, open_batch, item.conn,
+            std::string_view(flushing_staged_).substr(item.staged_at, item.staged_size));
+      else
+        append_to_batch(batches, open_batch, item.conn, std::move(item.encoded));
     }
+    // Both keep their capacity for the next round.
+    flushing_.clear();
+    flushing_staged_.clear();
     for (auto& [conn, batch] : batches) send_batch(conn, std::move(batch));
   }
 
   // False when `item` must wait in the backlog.
-  static bool take_credit(connection_state& c, outgoing_frames& item) {
+  bool take_credit(connection_state& c, outgoing_frames& item) {
     // CREDIT must get out even when DATA waits both ways, or neither side's window reopens.
     if (item.bypass) return true;
     if (!c.backlog.empty() || (c.credit >= 0 && static_cast<std::int64_t>(item.cost) > c.credit)) {
+      if (item.staged_size) {  // the staged buffer is reused: the backlog owns its frames
+        item.encoded.assign(flushing_staged_, item.staged_at, item.staged_size);
+        item.staged_size = 0;
+      }
       c.backlog.push_back(std::move(item));
       return false;
     }
@@ -591,15 +627,17 @@ class transport::impl {
     return true;
   }
 
+  // `Encoded`: a std::string (moved into a new batch) or a std::string_view (copied).
+  template <class Encoded>
   static void append_to_batch(std::vector<std::pair<connection_id, std::string>>& batches,
                               std::unordered_map<connection_id, std::size_t>& open_batch,
-                              connection_id conn, std::string encoded) {
+                              connection_id conn, Encoded&& encoded) {
     auto it = open_batch.find(conn);
     if (it != open_batch.end() && batches[it->second].second.size() < batch_soft_limit) {
       batches[it->second].second += encoded;
     } else {
       open_batch[conn] = batches.size();
-      batches.emplace_back(conn, std::move(encoded));
+      batches.emplace_back(conn, std::string(std::forward<Encoded>(encoded)));
     }
   }
 
@@ -843,7 +881,12 @@ class transport::impl {
 
   std::mutex mutex_;
   std::deque<std::function<void()>> commands_;
-  std::deque<outgoing_frames> outgoing_;
+  std::vector<outgoing_frames> outgoing_;
+  std::string staged_;  // the bytes of outgoing_'s small frames
+  // Transport thread only: what flush_outgoing() works through, swapped with the above.
+  std::vector<outgoing_frames> flushing_;
+  std::string flushing_staged_;
+  bool sleeping_ = false;  // guarded by mutex_: the loop is in (or about to enter) zmq::poll
 
   // Owned by the transport thread.
   bool running_ = true;
@@ -892,6 +935,11 @@ result<void> transport::disconnect(owner_id owner, const std::string& endpoint) 
 
 void transport::send(connection_id conn, std::string encoded_frames, std::size_t data_cost) {
   impl_->send(conn, std::move(encoded_frames), data_cost, false);
+}
+
+void transport::send_copy(connection_id conn, const char* encoded_frames, std::size_t size,
+                          std::size_t data_cost) {
+  impl_->send_copy(conn, encoded_frames, size, data_cost);
 }
 
 void transport::send_credit(connection_id conn, std::string encoded_frames) {

@@ -75,6 +75,9 @@ class transport {
   // the credit their DATA frames cost: they wait here while the remote's connection window
   // (announced in its HELLO, reopened by CREDIT on channel 0) is used up.
   void send(connection_id conn, std::string encoded_frames, std::size_t data_cost = 0);
+  // send() for a few frames the caller encoded into a buffer it keeps: they are copied.
+  void send_copy(connection_id conn, const char* encoded_frames, std::size_t size,
+                 std::size_t data_cost = 0);
   // For CREDIT frames only: they may overtake frames held back by the connection window
   // (otherwise two peers whose windows are both used up would wait for each other forever).
   void send_credit(connection_id conn, std::string encoded_frames);
