@@ -164,6 +164,13 @@ class channel_behavior {
   void attach(attachment where) {
     st_.attached = true;
     st_.where = std::move(where);
+    {
+      // Until now the channel's frames came through this actor (via the peer actor, which
+      // sent attach first); from here the transport thread may apply them.
+      auto& core = *st_.args.core;
+      std::lock_guard<std::mutex> lock(core.receive_mutex);
+      core.received.direct = !st_.subscriber && !core.received.ended;
+    }
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
     {
       std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);

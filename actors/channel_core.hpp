@@ -141,9 +141,10 @@ struct receive_state {
   std::int64_t credit = 0;
   bool ended = false;  // END or ERROR arrived, or the channel failed: nothing more is delivered
   bool trailers_received = false;
-  // The transport thread may apply the stream's frames itself (see channel_table): cleared
-  // once an actor reads the channel (subscribe) or the stream is over.
-  bool direct = true;
+  // The transport thread may apply the stream's frames itself (see channel_table): set by the
+  // channel's actor once attached (a reader's credit needs an attached actor to go back),
+  // cleared once an actor reads the channel (subscribe) or the stream is over.
+  bool direct = false;
   // Wake-ups the transport thread sent the channel's actor that it has not handled yet: the
   // actor stays alive for them, since they carry readers' callbacks.
   std::uint32_t wakes_in_flight = 0;

@@ -97,6 +97,7 @@ class transport_bridge final : public transport_events {
     bool after_connection_frame = false;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       auto& f = frames[i];
+      if (f.kind == frame_kind::pong) continue;  // liveness: the peer actor ignores it
       if (f.channel == 0 || f.kind == frame_kind::hello || f.kind == frame_kind::bye) {
         after_connection_frame = true;
         continue;
