@@ -1,4 +1,5 @@
 #include <nlohmann/json.hpp>
+#include <typeinfo>
 
 #include "duplex/codec.hpp"
 
@@ -41,7 +42,8 @@ class json_codec final : public codec {
 
 namespace detail {
 bool is_builtin_msgpack(const codec& c) noexcept {
-  return dynamic_cast<const msgpack_codec*>(&c) != nullptr;
+  // typeid, not dynamic_cast: the codec is final, and this runs for every message.
+  return typeid(c) == typeid(msgpack_codec);
 }
 
 std::optional<bytes> unpack_bin(const bytes& packed) {

@@ -1,7 +1,10 @@
 #include "duplex/channel.hpp"
 
+#include <condition_variable>
 #include <deque>
 #include <exception>
+#include <mutex>
+#include <optional>
 
 #include "actors/channel_actor.hpp"
 #include "runtime/channel_link.hpp"
@@ -48,6 +51,34 @@ std::optional<detail::clock::time_point> deadline_after(std::chrono::millisecond
   return detail::clock::now() + timeout;
 }
 
+// Where a blocking write whose operation had to queue waits for it. It lives on the writer's
+// stack: write() returns only once the gate completed the operation or gave it back
+// (withdraw), so a write that goes straight out allocates nothing for waiting.
+class write_waiter {
+ public:
+  void complete(result<void> r) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    outcome_ = std::move(r);
+    // Under the lock: once it is released the writer may return and this object go.
+    done_.notify_one();
+  }
+  // False when the deadline passed first.
+  bool wait_until(detail::clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return done_.wait_until(lock, deadline, [this] { return outcome_.has_value(); });
+  }
+  result<void> wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return outcome_.has_value(); });
+    return std::move(*outcome_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::optional<result<void>> outcome_;
+};
+
 error timed_out(std::chrono::milliseconds timeout) {
   return {errc::deadline_exceeded, "no result within " + std::to_string(timeout.count()) + " ms"};
 }
@@ -82,10 +113,9 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
                                                std::to_string(core.max_payload) + " bytes"};
   outbound_op op;
   op.payload = std::move(payload);
-  auto done = std::make_shared<std::promise<result<void>>>();
-  auto future = done->get_future();
+  write_waiter waiter;
   auto submitted = core.gate.submit(
-      std::move(op), [done](result<void> r) { done->set_value(std::move(r)); }, link_->actor,
+      std::move(op), [&waiter](result<void> r) { waiter.complete(std::move(r)); }, link_->actor,
       timeout.count() != 0);
   switch (submitted.state) {
     case write_gate::outcome::sent:
@@ -98,11 +128,10 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
       break;
   }
   if (auto deadline = deadline_after(timeout)) {
-    if (future.wait_until(*deadline) == std::future_status::timeout &&
-        core.gate.withdraw(submitted.ticket))
+    if (!waiter.wait_until(*deadline) && core.gate.withdraw(submitted.ticket))
       return timed_out(timeout);
   }
-  return future.get();
+  return waiter.wait();
 }
 
 result<void> channel::try_write(bytes payload) {
@@ -199,7 +228,8 @@ void channel::cancel() {
 read_result channel::read(std::chrono::milliseconds timeout) {
   if (!link_) return read_result::failure(no_channel());
   auto& core = *link_->core;
-  auto item = core.inbox.pop(deadline_after(timeout));
+  auto item = core.inbox.try_pop();  // the clock is read only when the reader has to wait
+  if (!item) item = core.inbox.pop(deadline_after(timeout));
   if (!item) return read_result::failure(timed_out(timeout));
   if (auto credit = core.note_consumed(*item))
     caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});

@@ -77,6 +77,11 @@ struct bytes_stream {
 template <class T>
 result<bytes> encode_as(const codec& c, const T& value) {
   bytes packed;
+  // One allocation for the common small value (msgpack writes a header and a body apart).
+  if constexpr (std::is_same_v<T, bytes>)
+    packed.reserve(value.size() + 5);
+  else
+    packed.reserve(32);
   detail::bytes_stream stream{packed};
   msgpack::pack(stream, value);
   if (detail::is_builtin_msgpack(c)) return packed;
