@@ -46,9 +46,12 @@ bool is_builtin_msgpack(const codec& c) noexcept {
   return typeid(c) == typeid(msgpack_codec);
 }
 
-std::optional<bytes> unpack_bin(const bytes& packed) {
+namespace {
+// The length of a bin value's header (marker and length) when `packed` is exactly one bin
+// value; 0 otherwise.
+std::size_t bin_header_size(const bytes& packed) {
   // bin 8 / 16 / 32: a marker, a big-endian length of 1, 2 or 4 bytes, then the bytes.
-  if (packed.empty()) return std::nullopt;
+  if (packed.empty()) return 0;
   std::size_t length_bytes = 0;
   switch (packed[0]) {
     case 0xc4:
@@ -61,13 +64,27 @@ std::optional<bytes> unpack_bin(const bytes& packed) {
       length_bytes = 4;
       break;
     default:
-      return std::nullopt;
+      return 0;
   }
-  if (packed.size() < 1 + length_bytes) return std::nullopt;
+  if (packed.size() < 1 + length_bytes) return 0;
   std::size_t length = 0;
   for (std::size_t i = 1; i <= length_bytes; ++i) length = (length << 8) | packed[i];
-  if (packed.size() != 1 + length_bytes + length) return std::nullopt;  // the unpacker says why
-  return bytes(packed.begin() + static_cast<std::ptrdiff_t>(1 + length_bytes), packed.end());
+  if (packed.size() != 1 + length_bytes + length) return 0;  // the unpacker says why
+  return 1 + length_bytes;
+}
+}  // namespace
+
+std::optional<bytes> unpack_bin(const bytes& packed) {
+  auto header = bin_header_size(packed);
+  if (header == 0) return std::nullopt;
+  return bytes(packed.begin() + static_cast<std::ptrdiff_t>(header), packed.end());
+}
+
+bool unpack_bin_in_place(bytes& packed) {
+  auto header = bin_header_size(packed);
+  if (header == 0) return false;
+  packed.erase(packed.begin(), packed.begin() + static_cast<std::ptrdiff_t>(header));
+  return true;
 }
 
 result<msgpack::object_handle> unpack_payload(const bytes& packed) {

@@ -129,7 +129,7 @@ result<std::optional<T>> channel::read_as(std::chrono::milliseconds timeout) {
   auto next = read(timeout);
   if (next.is_error()) return next.error();
   if (next.is_end()) return std::optional<T>{};
-  auto value = decode_as<T>(payload_codec(), *next);
+  auto value = decode_as<T>(payload_codec(), std::move(*next));
   if (!value) return value.error();
   return std::optional<T>{std::move(*value)};
 }

@@ -60,6 +60,9 @@ bool is_builtin_msgpack(const codec& c) noexcept;
 // A bin value (a `bytes` payload) read straight from its header; nullopt when `packed` is
 // anything else, which then goes through the general unpacker (and its errors).
 std::optional<bytes> unpack_bin(const bytes& packed);
+// The same for a payload the caller owns: drops the header in place; false (and `packed`
+// untouched) when it is not one bin value.
+bool unpack_bin_in_place(bytes& packed);
 
 // A msgpack output stream that appends to a payload, so that packing needs no buffer of its own.
 struct bytes_stream {
@@ -108,6 +111,15 @@ result<T> decode_as(const codec& c, const bytes& wire) {
     return error{errc::invalid_argument,
                  std::string("payload does not match the expected type: ") + e.what()};
   }
+}
+
+// The same for a payload the caller gives up: a `bytes` value is then taken without a copy.
+template <class T>
+result<T> decode_as(const codec& c, bytes&& wire) {
+  if constexpr (std::is_same_v<T, bytes>) {
+    if (detail::is_builtin_msgpack(c) && detail::unpack_bin_in_place(wire)) return std::move(wire);
+  }
+  return decode_as<T>(c, static_cast<const bytes&>(wire));
 }
 
 }  // namespace duplex

@@ -1,6 +1,7 @@
 // What one read from a channel gives: a message, the end of the stream, or an error.
 #pragma once
 
+#include <memory>
 #include <utility>
 
 #include "duplex/bytes.hpp"
@@ -13,11 +14,11 @@ class read_result {
   enum class kind { message, end, error };
 
   static read_result message(bytes payload) {
-    return read_result{kind::message, std::move(payload), {}};
+    return read_result{kind::message, std::move(payload), nullptr};
   }
-  static read_result end() { return read_result{kind::end, {}, {}}; }
+  static read_result end() { return read_result{kind::end, {}, nullptr}; }
   static read_result failure(duplex::error err) {
-    return read_result{kind::error, {}, std::move(err)};
+    return read_result{kind::error, {}, std::make_shared<const duplex::error>(std::move(err))};
   }
 
   kind what() const noexcept { return kind_; }
@@ -35,14 +36,19 @@ class read_result {
   const bytes* operator->() const { return &payload_; }
   const bytes& payload() const& { return payload_; }
   // errc::ok unless is_error().
-  const duplex::error& error() const noexcept { return error_; }
+  const duplex::error& error() const noexcept {
+    static const duplex::error none;
+    return error_ ? *error_ : none;
+  }
 
  private:
-  read_result(kind k, bytes payload, duplex::error err)
+  read_result(kind k, bytes payload, std::shared_ptr<const duplex::error> err)
       : kind_(k), payload_(std::move(payload)), error_(std::move(err)) {}
   kind kind_;
   bytes payload_;
-  duplex::error error_;
+  // Out of line: messages, which are most results, move as a vector and a pointer; the
+  // error of a closed channel is shared by the copies every later read gets.
+  std::shared_ptr<const duplex::error> error_;
 };
 
 }  // namespace duplex

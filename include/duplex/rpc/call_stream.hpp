@@ -63,7 +63,7 @@ class call_stream {
     auto next = read(timeout);
     if (!next) return next.error();
     if (!*next) return std::optional<T>{};
-    auto value = decode_as<T>(payload_codec(), **next);
+    auto value = decode_as<T>(payload_codec(), std::move(**next));
     if (!value) return value.error();
     return std::optional<T>{std::move(*value)};
   }

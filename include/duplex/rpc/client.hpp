@@ -73,7 +73,7 @@ class client_stream_call : public call_handle {
   result<Resp> finish() {
     auto raw = detail::finish_unary(stream_);
     if (!raw) return raw.error();
-    return decode_as<Resp>(stream_.payload_codec(), *raw);
+    return decode_as<Resp>(stream_.payload_codec(), std::move(*raw));
   }
 };
 
@@ -103,7 +103,7 @@ class caller {
     if (auto sent = stream.write_as(request); !sent) return finish_error<Resp>(stream, sent);
     auto raw = detail::finish_unary(stream);
     if (!raw) return raw.error();
-    return decode_as<Resp>(stream.payload_codec(), *raw);
+    return decode_as<Resp>(stream.payload_codec(), std::move(*raw));
   }
 
   // Unary, asynchronous: `done` runs once on a Duplex thread (it must not block).
@@ -118,7 +118,7 @@ class caller {
     const codec* c = &stream.payload_codec();
     detail::finish_unary_async(stream, [c, done = std::move(done)](result<bytes> raw) {
       if (!raw) return done(raw.error());
-      done(decode_as<Resp>(*c, *raw));
+      done(decode_as<Resp>(*c, std::move(*raw)));
     });
   }
 
