@@ -1,5 +1,4 @@
 #include <nlohmann/json.hpp>
-#include <typeinfo>
 
 #include "duplex/codec.hpp"
 
@@ -38,13 +37,13 @@ class json_codec final : public codec {
   }
 };
 
+// One instance for every registry, so that recognising it is comparing an address.
+const msgpack_codec the_msgpack_codec;
+
 }  // namespace
 
 namespace detail {
-bool is_builtin_msgpack(const codec& c) noexcept {
-  // typeid, not dynamic_cast: the codec is final, and this runs for every message.
-  return typeid(c) == typeid(msgpack_codec);
-}
+const codec* const builtin_msgpack_codec = &the_msgpack_codec;
 
 namespace {
 // The length of a bin value's header (marker and length) when `packed` is exactly one bin
@@ -105,7 +104,8 @@ result<msgpack::object_handle> unpack_payload(const bytes& packed) {
 }  // namespace detail
 
 codec_registry::codec_registry() {
-  add(std::make_shared<msgpack_codec>());
+  // Not owned: the shared instance lives as long as the program.
+  add(std::shared_ptr<const codec>(std::shared_ptr<const codec>{}, detail::builtin_msgpack_codec));
   add(std::make_shared<json_codec>());
 }
 

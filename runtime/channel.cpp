@@ -51,11 +51,14 @@ std::optional<detail::clock::time_point> deadline_after(std::chrono::millisecond
   return detail::clock::now() + timeout;
 }
 
-// Where a blocking write whose operation had to queue waits for it. It lives on the writer's
-// stack: write() returns only once the gate completed the operation or gave it back
-// (withdraw), so a write that goes straight out allocates nothing for waiting.
+// Where a blocking write whose operation had to queue waits for it, so that a write that goes
+// straight out allocates nothing for waiting.
 class write_waiter {
  public:
+  void reset() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    outcome_.reset();
+  }
   void complete(result<void> r) {
     std::lock_guard<std::mutex> lock(mutex_);
     outcome_ = std::move(r);
@@ -113,9 +116,13 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
                                                std::to_string(core.max_payload) + " bytes"};
   outbound_op op;
   op.payload = std::move(payload);
-  write_waiter waiter;
+  // One per thread: a thread waits in one write at a time, and a write returns only once its
+  // operation completed or was withdrawn (and so will never complete).
+  thread_local write_waiter this_threads_waiter;
+  auto* waiter = &this_threads_waiter;
+  waiter->reset();
   auto submitted = core.gate.submit(
-      std::move(op), [&waiter](result<void> r) { waiter.complete(std::move(r)); }, link_->actor,
+      std::move(op), [waiter](result<void> r) { waiter->complete(std::move(r)); }, link_->actor,
       timeout.count() != 0);
   switch (submitted.state) {
     case write_gate::outcome::sent:
@@ -128,10 +135,10 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
       break;
   }
   if (auto deadline = deadline_after(timeout)) {
-    if (!waiter.wait_until(*deadline) && core.gate.withdraw(submitted.ticket))
+    if (!waiter->wait_until(*deadline) && core.gate.withdraw(submitted.ticket))
       return timed_out(timeout);
   }
-  return waiter.wait();
+  return waiter->wait();
 }
 
 result<void> channel::try_write(bytes payload) {

@@ -56,7 +56,10 @@ namespace detail {
 result<msgpack::object_handle> unpack_payload(const bytes& packed);
 // Whether `c` is the built-in msgpack codec, whose wire form is the canonical form: values
 // then go straight between msgpack and the payload, without the codec's copies.
-bool is_builtin_msgpack(const codec& c) noexcept;
+extern const codec* const builtin_msgpack_codec;
+inline bool is_builtin_msgpack(const codec& c) noexcept {
+  return &c == builtin_msgpack_codec;
+}
 // A bin value (a `bytes` payload) read straight from its header; nullopt when `packed` is
 // anything else, which then goes through the general unpacker (and its errors).
 std::optional<bytes> unpack_bin(const bytes& packed);
