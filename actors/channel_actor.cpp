@@ -43,7 +43,7 @@ class channel_behavior {
     return {
         [this](attach_atom, attachment where) { attach(std::move(where)); },
         [this](inbound_atom, frame_batch& batch) {
-          std::vector<read_result> arrived;  // handed to readers together: one lock a batch
+          std::vector<inbox_item> arrived;  // handed to readers together: one lock a batch
           arrived.reserve(batch.frames.size());
           for (auto& f : batch.frames) inbound(f, arrived);
           hand_over(arrived);
@@ -297,7 +297,7 @@ class channel_behavior {
   }
 
   // `arrived` collects the batch's messages for readers; anything else first hands them over.
-  void inbound(wire::frame& f, std::vector<read_result>& arrived) {
+  void inbound(wire::frame& f, std::vector<inbox_item>& arrived) {
     if (st_.finished) return;
     if (f.kind != frame_kind::data) hand_over(arrived);
     auto& core = *st_.args.core;
@@ -339,13 +339,13 @@ class channel_behavior {
     }
   }
 
-  void hand_over(std::vector<read_result>& arrived) {
+  void hand_over(std::vector<inbox_item>& arrived) {
     if (arrived.empty()) return;
     if (!st_.subscriber) {
       st_.args.core->inbox.push_all(arrived);
       return;
     }
-    for (auto& item : arrived) deliver(std::move(*item));
+    for (auto& item : arrived) deliver(*std::move(item).take());
     arrived.clear();
   }
 
@@ -388,16 +388,17 @@ class channel_behavior {
     }
     // Hand over what arrived before the subscription.
     auto& inbox = st_.args.core->inbox;
-    while (auto item = inbox.try_pop()) {
-      if (item->is_message()) {
-        deliver(std::move(**item));
+    while (auto next = inbox.try_pop()) {
+      auto item = std::move(*next).take();
+      if (item.is_message()) {
+        deliver(*std::move(item));
       } else {
-        if (item->is_end()) {
+        if (item.is_end()) {
           self_->send(st_.subscriber, end_atom::value, self_handle(),
                       st_.args.core->meta_copy().trailers);
         } else {
           self_->send(st_.subscriber, error_atom::value, self_handle(),
-                      static_cast<std::uint32_t>(item->error().code), item->error().message);
+                      static_cast<std::uint32_t>(item.error().code), item.error().message);
         }
         break;
       }

@@ -1,6 +1,7 @@
 #include "actors/channel_core.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "actors/messages.hpp"
@@ -179,7 +180,8 @@ std::size_t credit_return_threshold(std::size_t window, std::size_t max_payload)
   return std::max<std::size_t>(1, std::min(window / 4, spare + 1));
 }
 
-applied channel_core::apply_locked(wire::frame& f, std::vector<read_result>& arrived) {
+applied channel_core::apply_locked(wire::frame& f, std::vector<inbox_item>& arrived,
+                                   const payload_slab& slab) {
   using wire::frame_kind;
   auto refuse = [](errc code, std::string why) {
     return applied{applied::outcome::refused, {code, std::move(why)}};
@@ -189,15 +191,24 @@ applied channel_core::apply_locked(wire::frame& f, std::vector<read_result>& arr
     case frame_kind::data: {
       if (in.ended) return refuse(errc::internal, "DATA after the end of stream");
       if (in.trailers_received) return refuse(errc::internal, "DATA after TRAILERS");
-      if (f.payload.size() > max_payload)
-        return refuse(errc::resource_exhausted, "payload of " + std::to_string(f.payload.size()) +
+      const auto size = f.payload_size();
+      if (size > max_payload)
+        return refuse(errc::resource_exhausted, "payload of " + std::to_string(size) +
                                                     " bytes exceeds the limit of " +
                                                     std::to_string(max_payload) + " bytes");
-      auto cost = static_cast<std::int64_t>(f.payload.size() + wire::data_frame_overhead);
+      auto cost = static_cast<std::int64_t>(size + wire::data_frame_overhead);
       if (cost > in.credit)
         return refuse(errc::resource_exhausted, "the sender exceeded its credit window");
       in.credit -= cost;
-      arrived.push_back(read_result::message(std::move(f.payload)));
+      if (f.borrowed && slab && slab->capacity() - slab->size() >= size) {
+        const auto at = slab->size();
+        slab->resize(at + size);  // within capacity: earlier slices stay where they are
+        std::memcpy(slab->data() + at, f.borrowed, size);
+        arrived.emplace_back(slab, at, size);
+      } else {
+        f.own_payload();
+        arrived.push_back(read_result::message(std::move(f.payload)));
+      }
       return {};
     }
     case frame_kind::trailers: {

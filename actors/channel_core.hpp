@@ -157,6 +157,34 @@ struct applied {
   duplex::error status;  // ended: ok for END, the ERROR's status; refused: the violation
 };
 
+// Payload bytes of one channel's small messages from one received batch: the transport thread
+// copies them here in one allocation, and each message stays a slice of it until read.
+using payload_slab = std::shared_ptr<std::vector<std::uint8_t>>;
+
+// What a channel's inbox holds: a read's result, or a message still in a slab. Readers turn it
+// into a read_result on their own thread (take), so that a message's bytes are allocated and
+// freed by the thread that reads it: the transport thread allocates once a batch, not once a
+// message, and no allocation crosses threads.
+struct inbox_item {
+  read_result result;
+  payload_slab slab;  // set: the message is slab bytes [offset, offset + size)
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+
+  inbox_item(read_result r) : result(std::move(r)) {}  // NOLINT: results go in as they are
+  inbox_item(payload_slab s, std::size_t at, std::size_t n)
+      : result(read_result::message({})),
+        slab(std::move(s)),
+        offset(static_cast<std::uint32_t>(at)),
+        size(static_cast<std::uint32_t>(n)) {}
+
+  read_result take() && {
+    if (!slab) return std::move(result);
+    const auto* start = slab->data() + offset;
+    return read_result::message(bytes(start, start + size));
+  }
+};
+
 struct channel_core {
   channel_core(channel_meta m, const codec* c, std::size_t window, std::size_t pending_bytes,
                std::size_t pending_messages, std::size_t max_payload)
@@ -173,7 +201,7 @@ struct channel_core {
   channel_meta meta;  // guarded by meta_mutex
   const codec* payload_codec;
 
-  handoff_queue<read_result> inbox;
+  handoff_queue<inbox_item> inbox;
   // Held while a stream frame is applied and its message handed to the inbox, by the actor or
   // the transport thread: so that what one checked cannot change before the other delivers.
   // Taken before inbox's lock and meta_mutex, never after.
@@ -181,9 +209,11 @@ struct channel_core {
   receive_state received;  // guarded by receive_mutex
 
   // Applies a DATA, TRAILERS, END or ERROR frame of the remote's stream (the caller holds
-  // receive_mutex): a message is appended to `arrived`, trailers go to meta. A refused frame
-  // changes nothing, so that whoever applies it next finds the same violation.
-  applied apply_locked(wire::frame& f, std::vector<read_result>& arrived);
+  // receive_mutex): a message is appended to `arrived` (a borrowed payload copied into `slab`,
+  // which has room for it), trailers go to meta. A refused frame changes nothing, so that
+  // whoever applies it next finds the same violation.
+  applied apply_locked(wire::frame& f, std::vector<inbox_item>& arrived,
+                       const payload_slab& slab = nullptr);
   bool remote_ended() const {
     std::lock_guard<std::mutex> lock(receive_mutex);
     return received.ended;

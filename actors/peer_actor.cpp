@@ -245,11 +245,11 @@ class peer_behavior {
   void send_hello(connection_id conn) {
     wire::frame hello;
     hello.kind = frame_kind::hello;
-    hello.hello.peer_id = st_.context->peer_id;
-    hello.hello.session_id = st_.context->session_id;
-    hello.hello.window = options().channel_window;
-    hello.hello.max_payload = options().max_payload;
-    hello.hello.connection_window = options().connection_window;
+    hello.hello->peer_id = st_.context->peer_id;
+    hello.hello->session_id = st_.context->session_id;
+    hello.hello->window = options().channel_window;
+    hello.hello->max_payload = options().max_payload;
+    hello.hello->connection_window = options().connection_window;
     wire::encode(hello, st_.buffer);
     send_frames(conn);
   }
@@ -340,7 +340,7 @@ class peer_behavior {
   bool on_frame(connection_id conn, wire::frame& f) {
     if (st_.shut_down || st_.closed.count(conn)) return false;
     auto& info = connection(conn);
-    if (f.kind == frame_kind::hello) return hello(conn, info, f.hello);
+    if (f.kind == frame_kind::hello) return hello(conn, info, *f.hello);
     if (f.kind == frame_kind::bye) {
       emit(peer_event::kind::rejected, info.remote_id, f.status);
       connection_down(conn,

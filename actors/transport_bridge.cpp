@@ -49,10 +49,11 @@ class transport_bridge final : public transport_events {
       auto lock = channels_->lock();
       route(channels_->find_or_add(conn), frames);
     }
-    // Compacted to what the actors take, in the batch's order.
+    // Compacted to what the actors take, in the batch's order; they outlive the batch's bytes.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       if (route_[i] == applied_here) continue;
+      frames[i].own_payload();
       if (kept != i) frames[kept] = std::move(frames[i]);
       ++kept;
     }
@@ -143,13 +144,21 @@ class transport_bridge final : public transport_events {
     auto& core = *lane.core;
     std::unique_lock<std::mutex> lock(core.receive_mutex);
     bool stop = !core.received.direct;
+    // Room for the group's borrowed payloads in one slab (one allocation for the batch).
+    std::size_t borrowed = 0;
+    for (auto i = group.first; i != none; i = next_[i]) borrowed += frames[i].borrowed_size;
+    payload_slab slab;
+    if (!stop && borrowed > 0) {
+      slab = std::make_shared<std::vector<std::uint8_t>>();
+      slab->reserve(borrowed);
+    }
     bool ended = false;
     duplex::error end_status;
     for (auto i = group.first; i != none; i = next_[i]) {
       if (!stop) {
         auto& f = frames[i];
         const std::uint64_t cost =
-            f.kind == frame_kind::data ? f.payload.size() + wire::data_frame_overhead : 0;
+            f.kind == frame_kind::data ? f.payload_size() + wire::data_frame_overhead : 0;
         const bool ends = f.kind == frame_kind::end || f.kind == frame_kind::error;
         if (lanes.unreturned + cost > connection_window_) {
           stop = true;  // the peer actor ends the connection
@@ -158,7 +167,7 @@ class transport_bridge final : public transport_events {
           // refuses what breaks the rules before the channel can finish and ignore it.
           stop = true;
         } else {
-          auto result = core.apply_locked(f, arrived_);
+          auto result = core.apply_locked(f, arrived_, slab);
           if (result.what == applied::outcome::refused) {
             stop = true;  // the channel's actor finds the same violation and aborts
           } else {
@@ -195,7 +204,7 @@ class transport_bridge final : public transport_events {
   std::vector<std::uint8_t> route_;
   std::vector<std::size_t> next_;
   std::vector<candidates> groups_;
-  std::vector<read_result> arrived_;
+  std::vector<inbox_item> arrived_;
   std::vector<wake> wakes_;
 };
 

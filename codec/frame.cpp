@@ -111,14 +111,14 @@ bool decode_frame(const msgpack::object& o, frame& f) {
   if (o.via.array.size < required_fields(f.kind)) throw malformed{"field count"};
   switch (f.kind) {
     case frame_kind::hello:
-      f.hello.version_major = read_uint32(field[2], "version_major");
-      f.hello.version_minor = read_uint32(field[3], "version_minor");
-      f.hello.peer_id = read_string(field[4], "peer_id");
-      f.hello.session_id = read_string(field[5], "session_id");
-      f.hello.window = read_uint(field[6], "window");
-      f.hello.max_payload = read_uint(field[7], "max_payload");
+      f.hello->version_major = read_uint32(field[2], "version_major");
+      f.hello->version_minor = read_uint32(field[3], "version_minor");
+      f.hello->peer_id = read_string(field[4], "peer_id");
+      f.hello->session_id = read_string(field[5], "session_id");
+      f.hello->window = read_uint(field[6], "window");
+      f.hello->max_payload = read_uint(field[7], "max_payload");
       if (o.via.array.size > 8)
-        f.hello.connection_window = read_uint(field[8], "connection_window");
+        f.hello->connection_window = read_uint(field[8], "connection_window");
       break;
     case frame_kind::open:
       f.parent = read_uint(field[2], "parent");
@@ -184,14 +184,14 @@ void encode(const frame& f, std::string& out) {
   packer pk(sink);
   switch (f.kind) {
     case frame_kind::hello:
-      pack_head(pk, f.hello.connection_window ? 9 : 8, f.kind, 0);
-      pk.pack_uint32(f.hello.version_major);
-      pk.pack_uint32(f.hello.version_minor);
-      pack_string(pk, f.hello.peer_id);
-      pack_string(pk, f.hello.session_id);
-      pk.pack_uint64(f.hello.window);
-      pk.pack_uint64(f.hello.max_payload);
-      if (f.hello.connection_window) pk.pack_uint64(f.hello.connection_window);
+      pack_head(pk, f.hello->connection_window ? 9 : 8, f.kind, 0);
+      pk.pack_uint32(f.hello->version_major);
+      pk.pack_uint32(f.hello->version_minor);
+      pack_string(pk, f.hello->peer_id);
+      pack_string(pk, f.hello->session_id);
+      pk.pack_uint64(f.hello->window);
+      pk.pack_uint64(f.hello->max_payload);
+      if (f.hello->connection_window) pk.pack_uint64(f.hello->connection_window);
       break;
     case frame_kind::open:
       pack_head(pk, 5, f.kind, f.channel);
@@ -264,7 +264,7 @@ std::uint64_t read_big_endian(const std::uint8_t* p, int bytes) {
 // nothing, for anything else (other kinds, other encodings, extra fields, a payload over
 // `max_blob`, truncation), which the general decoder then takes or refuses.
 bool decode_data_directly(const std::uint8_t* p, std::size_t size, std::size_t& offset,
-                          std::size_t max_blob, frame& f) {
+                          std::size_t max_blob, bool borrow, frame& f) {
   std::size_t at = offset;
   auto left = [&] { return size - at; };
   if (left() < 3 || p[at] != 0x93 || p[at + 1] != static_cast<std::uint8_t>(frame_kind::data))
@@ -293,13 +293,18 @@ bool decode_data_directly(const std::uint8_t* p, std::size_t size, std::size_t& 
   if (length > max_blob || left() < length) return false;
   f.kind = frame_kind::data;
   f.channel = channel;
-  f.payload.assign(p + at, p + at + length);
+  if (borrow && length <= max_borrowed_payload) {
+    f.borrowed = p + at;
+    f.borrowed_size = length;
+  } else {
+    f.payload.assign(p + at, p + at + length);
+  }
   offset = at + length;
   return true;
 }
 
 result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
-                                        const decode_limits& limits) {
+                                        const decode_limits& limits, bool borrow_small_payloads) {
   // Sized to the protocol: an oversize payload must still decode so the receiver can refuse it
   // on its channel, but no length in the input can make us allocate more than this.
   const std::size_t max_blob = limits.max_payload * 2 + (64u << 10);
@@ -329,7 +334,7 @@ result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
       if (decoded++ >= limits.max_frames)
         return duplex::error{errc::internal, "too many frames in one batch"};
       auto& f = frames.emplace_back();
-      if (decode_data_directly(raw, size, offset, max_blob, f)) continue;
+      if (decode_data_directly(raw, size, offset, max_blob, borrow_small_payloads, f)) continue;
       zone.clear();
       auto object =
           msgpack::unpack(zone, bytes, size, offset, reference_everything, nullptr, limit);

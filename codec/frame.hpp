@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,18 +48,68 @@ struct hello_fields {
   std::uint64_t connection_window = 0;
 };
 
+// A field few frames use, kept out of line so that the frames of a batch stay small:
+// allocated when first written; reading an unset one gives a default value.
+template <class T>
+class out_of_line {
+ public:
+  out_of_line() = default;
+  out_of_line(const out_of_line& other)
+      : value_(other.value_ ? std::make_unique<T>(*other.value_) : nullptr) {}
+  out_of_line(out_of_line&&) noexcept = default;
+  out_of_line& operator=(const out_of_line& other) {
+    value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+    return *this;
+  }
+  out_of_line& operator=(out_of_line&&) noexcept = default;
+  out_of_line& operator=(T value) {
+    value_ = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+  T& operator*() {
+    if (!value_) value_ = std::make_unique<T>();
+    return *value_;
+  }
+  const T& operator*() const { return value_ ? *value_ : unset(); }
+  T* operator->() { return &**this; }
+  const T* operator->() const { return &**this; }
+
+ private:
+  static const T& unset() {
+    static const T value{};
+    return value;
+  }
+  std::unique_ptr<T> value_;
+};
+
 // One frame; which fields matter depends on `kind` (see PROTOCOL.md).
 struct frame {
   frame_kind kind = frame_kind::data;
   std::uint64_t channel = 0;
-  std::uint64_t parent = 0;  // open: enclosing channel id, 0 for none
-  std::string service;       // open
-  metadata headers;          // open: headers; trailers: trailers
-  bytes payload;             // data
-  std::uint64_t value = 0;   // credit: bytes granted; ping/pong: nonce
-  duplex::error status;      // error, cancel, bye
-  hello_fields hello;        // hello
+  std::uint64_t parent = 0;         // open: enclosing channel id, 0 for none
+  std::string service;              // open
+  metadata headers;                 // open: headers; trailers: trailers
+  bytes payload;                    // data (unless borrowed, see below)
+  std::uint64_t value = 0;          // credit: bytes granted; ping/pong: nonce
+  duplex::error status;             // error, cancel, bye
+  out_of_line<hello_fields> hello;  // hello
+  // data decoded with borrow_small_payloads: the payload is still in the decoded batch's bytes,
+  // valid only as long as they are (`payload` is then empty).
+  const std::uint8_t* borrowed = nullptr;
+  std::size_t borrowed_size = 0;
+
+  std::size_t payload_size() const { return borrowed ? borrowed_size : payload.size(); }
+  // Copies a borrowed payload into `payload`, for a frame that outlives the batch's bytes.
+  void own_payload() {
+    if (!borrowed) return;
+    payload.assign(borrowed, borrowed + borrowed_size);
+    borrowed = nullptr;
+    borrowed_size = 0;
+  }
 };
+
+// DATA payloads up to this size may be borrowed from the batch (see decode_batch).
+inline constexpr std::size_t max_borrowed_payload = 1024;
 
 // Limits applied while decoding bytes from the network (msgpack-cxx trusts lengths otherwise).
 struct decode_limits {
@@ -80,7 +131,10 @@ void encode_status(frame_kind kind, std::uint64_t channel, const duplex::error& 
 
 // Decodes a whole batch. Any malformed frame makes the whole batch a connection error
 // (errc::internal). Frames of unknown kind are skipped (forward compatibility).
+// borrow_small_payloads: DATA payloads up to max_borrowed_payload are not copied but point
+// into `data` (frame::borrowed), so that the receiver can copy many into one buffer.
 result<std::vector<frame>> decode_batch(const void* data, std::size_t size,
-                                        const decode_limits& limits);
+                                        const decode_limits& limits,
+                                        bool borrow_small_payloads = false);
 
 }  // namespace duplex::wire

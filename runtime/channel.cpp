@@ -235,20 +235,22 @@ void channel::cancel() {
 read_result channel::read(std::chrono::milliseconds timeout) {
   if (!link_) return read_result::failure(no_channel());
   auto& core = *link_->core;
-  auto item = core.inbox.try_pop();  // the clock is read only when the reader has to wait
-  if (!item) item = core.inbox.pop(deadline_after(timeout));
-  if (!item) return read_result::failure(timed_out(timeout));
-  if (auto credit = core.note_consumed(*item))
+  auto next = core.inbox.try_pop();  // the clock is read only when the reader has to wait
+  if (!next) next = core.inbox.pop(deadline_after(timeout));
+  if (!next) return read_result::failure(timed_out(timeout));
+  auto item = std::move(*next).take();
+  if (auto credit = core.note_consumed(item))
     caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
-  return std::move(*item);
+  return item;
 }
 
 std::optional<read_result> channel::try_read() {
   if (!link_) return read_result::failure(no_channel());
   auto& core = *link_->core;
-  auto item = core.inbox.try_pop();
-  if (!item) return std::nullopt;
-  if (auto credit = core.note_consumed(*item))
+  auto next = core.inbox.try_pop();
+  if (!next) return std::nullopt;
+  auto item = std::move(*next).take();
+  if (auto credit = core.note_consumed(item))
     caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
   return item;
 }
@@ -291,7 +293,8 @@ void channel::read_async(std::function<void(read_result)> callback) {
   auto core = link_->core;
   auto actor = link_->actor;
   run_trampolined([core, actor, callback = std::move(callback)]() mutable {
-    core->inbox.pop_async([core, actor, callback = std::move(callback)](read_result item) {
+    core->inbox.pop_async([core, actor, callback = std::move(callback)](detail::inbox_item next) {
+      auto item = std::move(next).take();
       if (auto credit = core->note_consumed(item))
         caf::anon_send(actor, detail::credit_atom::value, std::uint64_t{credit});
       callback(std::move(item));

@@ -766,7 +766,8 @@ class transport::impl {
     auto& state = connections_.at(conn);
     state.last_received = clock::now();
     auto& owner = owners_.at(state.owner);
-    auto frames = wire::decode_batch(body.data(), body.size(), owner.settings.limits);
+    auto frames = wire::decode_batch(body.data(), body.size(), owner.settings.limits,
+                                     /*borrow_small_payloads=*/true);
     if (!frames) {
       protocol_failure(conn, frames.error().message);
       return;
@@ -786,9 +787,9 @@ class transport::impl {
         connection_credit += std::min<std::uint64_t>(f.value, std::uint64_t{1} << 62);
         continue;
       }
-      if (f.kind == wire::frame_kind::hello && f.hello.connection_window && state.credit < 0)
+      if (f.kind == wire::frame_kind::hello && f.hello->connection_window && state.credit < 0)
         state.credit = static_cast<std::int64_t>(
-            std::min<std::uint64_t>(f.hello.connection_window, std::uint64_t{1} << 62));
+            std::min<std::uint64_t>(f.hello->connection_window, std::uint64_t{1} << 62));
       if (&list[kept] != &f) list[kept] = std::move(f);
       ++kept;
     }

@@ -33,7 +33,9 @@ class transport_events {
   // A connected endpoint's handshake failed (refused credentials, wrong server key, another
   // security mechanism...): unauthenticated or unavailable. ZeroMQ keeps retrying it.
   virtual void on_connect_failed(const std::string& endpoint, duplex::error reason) = 0;
-  // A decoded batch. PING frames were already answered and are not included.
+  // A decoded batch. PING frames were already answered and are not included. Small DATA
+  // payloads are borrowed from the received message (wire::frame::borrowed): valid during this
+  // call only, own_payload() keeps one.
   virtual void on_frames(connection_id conn, std::vector<wire::frame> frames) = 0;
   // The connection is gone (disconnect, heartbeat timeout, or an undecodable batch: then
   // `reason` is internal and the transport already ignores the connection).

@@ -76,12 +76,12 @@ void check_same(const frame& a, const frame& b) {
   BOOST_TEST(a.value == b.value);
   BOOST_TEST(static_cast<int>(a.status.code) == static_cast<int>(b.status.code));
   BOOST_TEST(a.status.message == b.status.message);
-  BOOST_TEST(a.hello.version_major == b.hello.version_major);
-  BOOST_TEST(a.hello.version_minor == b.hello.version_minor);
-  BOOST_TEST(a.hello.peer_id == b.hello.peer_id);
-  BOOST_TEST(a.hello.session_id == b.hello.session_id);
-  BOOST_TEST(a.hello.window == b.hello.window);
-  BOOST_TEST(a.hello.max_payload == b.hello.max_payload);
+  BOOST_TEST(a.hello->version_major == b.hello->version_major);
+  BOOST_TEST(a.hello->version_minor == b.hello->version_minor);
+  BOOST_TEST(a.hello->peer_id == b.hello->peer_id);
+  BOOST_TEST(a.hello->session_id == b.hello->session_id);
+  BOOST_TEST(a.hello->window == b.hello->window);
+  BOOST_TEST(a.hello->max_payload == b.hello->max_payload);
 }
 
 frame make(frame_kind kind, std::uint64_t channel) {

@@ -57,10 +57,10 @@ std::string describe(const frame& f) {
   out += " value=" + std::to_string(f.value);
   out += " status=" + std::to_string(static_cast<std::uint32_t>(f.status.code)) + ":[" +
          hex(f.status.message) + "]";
-  out += " hello=" + std::to_string(f.hello.version_major) + "." +
-         std::to_string(f.hello.version_minor) + ",[" + hex(f.hello.peer_id) + "],[" +
-         hex(f.hello.session_id) + "]," + std::to_string(f.hello.window) + "," +
-         std::to_string(f.hello.max_payload);
+  out += " hello=" + std::to_string(f.hello->version_major) + "." +
+         std::to_string(f.hello->version_minor) + ",[" + hex(f.hello->peer_id) + "],[" +
+         hex(f.hello->session_id) + "]," + std::to_string(f.hello->window) + "," +
+         std::to_string(f.hello->max_payload);
   return out;
 }
 
@@ -77,10 +77,10 @@ bool same(const frame& a, const frame& b) {
   return a.kind == b.kind && a.channel == b.channel && a.parent == b.parent &&
          a.service == b.service && a.headers == b.headers && a.payload == b.payload &&
          a.value == b.value && a.status == b.status &&
-         a.hello.version_major == b.hello.version_major &&
-         a.hello.version_minor == b.hello.version_minor && a.hello.peer_id == b.hello.peer_id &&
-         a.hello.session_id == b.hello.session_id && a.hello.window == b.hello.window &&
-         a.hello.max_payload == b.hello.max_payload;
+         a.hello->version_major == b.hello->version_major &&
+         a.hello->version_minor == b.hello->version_minor && a.hello->peer_id == b.hello->peer_id &&
+         a.hello->session_id == b.hello->session_id && a.hello->window == b.hello->window &&
+         a.hello->max_payload == b.hello->max_payload;
 }
 
 std::string encoded(const frame& f) {
@@ -100,7 +100,7 @@ void check_within_limits(const frame& f, const decode_limits& limits) {
     if (key.size() > max_text) violated("header key above the string limit", &f);
     if (value.size() > max_blob) violated("header value above the bin limit", &f);
   }
-  for (const auto* text : {&f.service, &f.status.message, &f.hello.peer_id, &f.hello.session_id})
+  for (const auto* text : {&f.service, &f.status.message, &f.hello->peer_id, &f.hello->session_id})
     if (text->size() > max_text) violated("string above the string limit", &f);
   if (static_cast<std::uint32_t>(f.status.code) > 16) violated("status code outside 0..16", &f);
 }
@@ -203,7 +203,7 @@ class connection_model {
 
   // False on a connection error.
   bool on_frame(const frame& f) {
-    if (f.kind == frame_kind::hello) return hello(f.hello);
+    if (f.kind == frame_kind::hello) return hello(*f.hello);
     if (f.kind == frame_kind::bye) return false;
     if (state_ != state::ready) return false;  // anything else before HELLO
     switch (f.kind) {
@@ -344,12 +344,12 @@ class recipe {
     f.channel = f.kind == frame_kind::hello ? 0 : integer();
     switch (f.kind) {
       case frame_kind::hello:
-        f.hello.version_major = static_cast<std::uint32_t>(integer());
-        f.hello.version_minor = static_cast<std::uint32_t>(integer());
-        f.hello.peer_id = text();
-        f.hello.session_id = text();
-        f.hello.window = integer();
-        f.hello.max_payload = integer();
+        f.hello->version_major = static_cast<std::uint32_t>(integer());
+        f.hello->version_minor = static_cast<std::uint32_t>(integer());
+        f.hello->peer_id = text();
+        f.hello->session_id = text();
+        f.hello->window = integer();
+        f.hello->max_payload = integer();
         break;
       case frame_kind::open:
         f.parent = integer();
