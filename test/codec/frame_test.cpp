@@ -228,6 +228,29 @@ BOOST_AUTO_TEST_CASE(data_with_a_zero_length_payload_round_trips) {
   BOOST_TEST(encoded(f) == raw({0x93, 0x03, 0x01, 0xc4, 0x00}));
 }
 
+BOOST_AUTO_TEST_CASE(borrowed_payloads_point_into_the_batch_up_to_the_limit_and_can_be_owned) {
+  auto small = make(frame_kind::data, 3);
+  small.payload.assign(max_borrowed_payload, 0xab);
+  auto large = make(frame_kind::data, 5);
+  large.payload.assign(max_borrowed_payload + 1, 0xcd);
+  auto batch = encoded(std::vector<frame>{small, large});
+  auto decoded = decode_batch(batch.data(), batch.size(), {}, /*borrow_small_payloads=*/true);
+  BOOST_REQUIRE(decoded);
+  BOOST_REQUIRE_EQUAL(decoded->size(), 2u);
+  auto& first = (*decoded)[0];
+  const auto* begin = reinterpret_cast<const std::uint8_t*>(batch.data());
+  BOOST_TEST(first.payload.empty());
+  BOOST_TEST((first.borrowed >= begin && first.borrowed < begin + batch.size()));
+  BOOST_TEST(first.payload_size() == max_borrowed_payload);
+  auto& second = (*decoded)[1];
+  BOOST_TEST(!second.borrowed);  // above the limit: copied as before
+  BOOST_TEST(second.payload == large.payload);
+  first.own_payload();
+  BOOST_TEST(!first.borrowed);
+  BOOST_TEST(first.payload == small.payload);
+  check_same(first, small);
+}
+
 BOOST_AUTO_TEST_CASE(end_round_trips) {
   auto f = make(frame_kind::end, std::uint64_t{1} << 40);
   check_same(round_trip(f), f);
