@@ -23,10 +23,9 @@ deadline_timer::id deadline_timer::schedule(clock::time_point when,
                                             std::function<void()> callback) {
   std::lock_guard<std::mutex> lock(queue_->mutex);
   auto timer = ++queue_->last;
-  bool earliest = queue_->due.empty() || when < queue_->due.begin()->first.first;
   queue_->due.emplace(std::make_pair(when, timer), std::move(callback));
   queue_->when.emplace(timer, when);
-  if (earliest) queue_->changed.notify_all();
+  if (when < queue_->wakes_at) queue_->changed.notify_all();
   return timer;
 }
 
@@ -47,15 +46,19 @@ void deadline_timer::run(std::shared_ptr<queue> q) {
   std::unique_lock<std::mutex> lock(q->mutex);
   while (!q->stopping) {
     if (q->due.empty()) {
+      q->wakes_at = clock::time_point::max();
       q->changed.wait(lock);
+      q->wakes_at = clock::time_point::min();
       continue;
     }
     auto next = q->due.begin();
     if (clock::now() < next->first.first) {
       // A copy: wait_until reads its time point after waking, when cancel() may have erased
-      // the entry.
+      // the entry. Cancelled entries do not wake the thread: it finds them gone when it wakes.
       auto when = next->first.first;
+      q->wakes_at = when;
       q->changed.wait_until(lock, when);
+      q->wakes_at = clock::time_point::min();
       continue;
     }
     auto callback = std::move(next->second);

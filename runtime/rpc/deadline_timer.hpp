@@ -39,6 +39,11 @@ class deadline_timer {
     std::unordered_map<id, clock::time_point> when;
     id last = 0;
     bool stopping = false;
+    // When the thread will wake on its own: max while it waits for the first callback, min
+    // while it is awake (it looks at `due` again before it waits). A callback due earlier must
+    // wake it; any other needs no wake-up, so a call that schedules its deadline and cancels it
+    // before it passes costs the thread nothing.
+    clock::time_point wakes_at = clock::time_point::min();
   };
   static void run(std::shared_ptr<queue> q);
 
