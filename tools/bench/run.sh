@@ -210,6 +210,13 @@ for rep in $(seq 1 "$reps"); do
     if wanted duplex && { [ "$mode" = unary_seq ] || [ "$mode" = server_stream ]; }; then
       run_case duplex ipc "$mode" "$size" "$n" "$rep"
     fi
+    # The stream again, 4 times as long, for Duplex and the floor: the difference of the two
+    # runs' CPU is the CPU of the extra messages alone, without process start and warm-up.
+    if [ "$mode" = server_stream ] && [ "$quick" = 0 ]; then
+      for sys in duplex zmq; do
+        wanted "$sys" && run_case "$sys" tcp-long "$mode" "$size" $((n * 4)) "$rep"
+      done
+    fi
   done
   if wanted duplex; then
     for n in "${idle_counts[@]}"; do idle_channels "$n" "$rep"; done
