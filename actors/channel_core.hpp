@@ -163,8 +163,8 @@ using payload_slab = std::shared_ptr<std::vector<std::uint8_t>>;
 
 // What a channel's inbox holds: a read's result, or a message still in a slab. Readers turn it
 // into a read_result on their own thread (take), so that a message's bytes are allocated and
-// freed by the thread that reads it: the transport thread allocates once a batch, not once a
-// message, and no allocation crosses threads.
+// freed by the thread that reads it: the transport thread allocates once a batch and channel,
+// not once a message (a slab is freed by whichever reader takes its last slice).
 struct inbox_item {
   read_result result;
   payload_slab slab;  // set: the message is slab bytes [offset, offset + size)

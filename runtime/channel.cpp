@@ -232,16 +232,23 @@ void channel::cancel() {
   caf::anon_send(link_->actor, cancel_atom::value);
 }
 
-read_result channel::read(std::chrono::milliseconds timeout) {
-  if (!link_) return read_result::failure(no_channel());
-  auto& core = *link_->core;
+std::optional<read_result> detail::channel_access::read_or_time_out(
+    channel& ch, std::chrono::milliseconds timeout) {
+  if (!ch.link_) return read_result::failure(no_channel());
+  auto& core = *ch.link_->core;
   auto next = core.inbox.try_pop();  // the clock is read only when the reader has to wait
   if (!next) next = core.inbox.pop(deadline_after(timeout));
-  if (!next) return read_result::failure(timed_out(timeout));
+  if (!next) return std::nullopt;
   auto item = std::move(*next).take();
   if (auto credit = core.note_consumed(item))
-    caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
+    caf::anon_send(ch.link_->actor, detail::credit_atom::value, std::uint64_t{credit});
   return item;
+}
+
+read_result channel::read(std::chrono::milliseconds timeout) {
+  auto result = detail::channel_access::read_or_time_out(*this, timeout);
+  if (!result) return read_result::failure(timed_out(timeout));
+  return std::move(*result);
 }
 
 std::optional<read_result> channel::try_read() {

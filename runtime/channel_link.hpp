@@ -3,7 +3,9 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include "actors/messages.hpp"
 
@@ -22,6 +24,14 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
                                                const caf::actor& peer, std::string service,
                                                metadata headers, const caf::actor& parent,
                                                duplex::error* codec_error);
+
+// What the library itself needs of a channel beyond its public members.
+struct channel_access {
+  // channel::read(), except that the wait running out is nullopt rather than a
+  // deadline_exceeded result, which a stream may also end with.
+  static std::optional<read_result> read_or_time_out(channel& ch,
+                                                     std::chrono::milliseconds timeout);
+};
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,
                                                  const caf::actor& peer,

@@ -27,7 +27,8 @@ namespace duplex {
 
 namespace detail {
 struct channel_link;
-}
+struct channel_access;
+}  // namespace detail
 
 // No timeout: wait as long as it takes.
 inline constexpr std::chrono::milliseconds forever{-1};
@@ -114,6 +115,7 @@ class channel {
   explicit channel(std::unique_ptr<detail::channel_link> link);
 
  private:
+  friend struct detail::channel_access;
   std::unique_ptr<detail::channel_link> link_;
 };
 

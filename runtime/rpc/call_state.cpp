@@ -1,5 +1,6 @@
 #include <charconv>
 
+#include "runtime/channel_link.hpp"
 #include "runtime/rpc/rpc_state.hpp"
 #include "runtime/rpc/wire_headers.hpp"
 
@@ -134,12 +135,12 @@ result<std::optional<bytes>> call_stream::read(milliseconds timeout) {
       deadline_bound = true;
     }
   }
-  auto r = st.ch.read(wait);
-  bool local_timeout = r.is_error() && r.error().code == errc::deadline_exceeded &&
-                       (deadline_bound || timeout.count() >= 0);
-  // A local timeout that was the caller's own (shorter than the deadline) is reported as is.
-  if (local_timeout && !deadline_bound) return r.error();
-  return st.on_read(std::move(r), local_timeout);
+  auto next = duplex::detail::channel_access::read_or_time_out(st.ch, wait);
+  if (next) return st.on_read(std::move(*next), false);  // the stream's, whatever its code
+  error waited{errc::deadline_exceeded, "no result within " + std::to_string(wait.count()) + " ms"};
+  // A wait that was the caller's own (shorter than the deadline) ran out: reported as is.
+  if (!deadline_bound) return waited;
+  return st.on_read(read_result::failure(std::move(waited)), true);
 }
 
 void call_stream::read_async(std::function<void(result<std::optional<bytes>>)> callback) {

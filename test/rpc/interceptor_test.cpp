@@ -232,6 +232,29 @@ BOOST_AUTO_TEST_CASE(both_chains_see_a_failed_calls_status) {
   }
 }
 
+// A handler's own deadline_exceeded (e.g. from a call it made) is the call's status like any
+// other, also when it arrives while the caller waits in a read bounded by its deadline.
+BOOST_AUTO_TEST_CASE(a_remote_deadline_exceeded_status_reaches_the_client_chain) {
+  auto log = std::make_shared<journal>();
+  rpc::node_options client_options;
+  client_options.client_interceptors = {std::make_shared<recorder>("A", log)};
+  rpc_pair pair({}, client_options);
+  rpc::service s("slow");
+  s.unary<add_request, add_reply>(
+      {"downstream"}, [](const add_request&, rpc::call_context&) -> result<add_reply> {
+        std::this_thread::sleep_for(100ms);  // the caller is waiting in its read by now
+        return error{errc::deadline_exceeded, "the downstream call timed out"};
+      });
+  pair.serve(std::move(s));
+
+  auto reply = pair.caller().call<add_reply>("slow/downstream", add_request{1, 2}, within());
+  BOOST_TEST(reply.code() == errc::deadline_exceeded);
+  BOOST_TEST(reply.error().message == "the downstream call timed out");
+  BOOST_REQUIRE(eventually([&] { return log->count(true, "finish") == 1; }));
+  for (auto& e : log->of(true))
+    if (e.what == "finish") BOOST_TEST(e.status.message == "the downstream call timed out");
+}
+
 BOOST_AUTO_TEST_CASE(a_server_interceptor_rejection_keeps_the_handler_from_running) {
   std::atomic<int> runs{0};
   auto log = std::make_shared<journal>();
