@@ -200,7 +200,7 @@ void encode(const frame& f, std::string& out) {
       pack_metadata(pk, f.headers);
       break;
     case frame_kind::data:
-      encode_data(f.channel, f.payload.data(), f.payload.size(), out);
+      encode_data(f.channel, f.borrowed ? f.borrowed : f.payload.data(), f.payload_size(), out);
       break;
     case frame_kind::end:
       encode_simple(f.kind, f.channel, out);

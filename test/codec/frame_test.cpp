@@ -245,6 +245,7 @@ BOOST_AUTO_TEST_CASE(borrowed_payloads_point_into_the_batch_up_to_the_limit_and_
   auto& second = (*decoded)[1];
   BOOST_TEST(!second.borrowed);  // above the limit: copied as before
   BOOST_TEST(second.payload == large.payload);
+  BOOST_TEST(encoded(first) == encoded(small));  // re-encoding reads the borrowed bytes
   first.own_payload();
   BOOST_TEST(!first.borrowed);
   BOOST_TEST(first.payload == small.payload);
