@@ -47,6 +47,9 @@ class channel_behavior {
           arrived.reserve(batch.frames.size());
           for (auto& f : batch.frames) inbound(f, arrived);
           hand_over(arrived);
+          // Only after the whole batch: a direct END taken in its middle would finish the
+          // channel before it refused what broke the rules after the remote's end.
+          if (!st_.finished) maybe_finish();
           // Only now may the transport thread deliver this channel's next frames itself.
           if (st_.attached)
             st_.args.context->channels->applied_via_actors(st_.where.conn, st_.where.channel_id,
@@ -134,6 +137,7 @@ class channel_behavior {
     } else if (signal == cancel_atom::value) {
       abort({errc::cancelled, "cancelled by the application"});
     } else if (signal == dropped_atom::value) {
+      take_direct_writes();
       if (st_.local_done && st_.args.core->remote_ended()) return true;
       // With this side ended, the remote's stream is simply no longer read (like close()).
       abort({errc::cancelled, st_.local_done
@@ -164,24 +168,31 @@ class channel_behavior {
   void attach(attachment where) {
     st_.attached = true;
     st_.where = std::move(where);
-    {
-      // Until now the channel's frames came through this actor (via the peer actor, which
-      // sent attach first); from here the transport thread may apply them.
-      auto& core = *st_.args.core;
-      std::lock_guard<std::mutex> lock(core.receive_mutex);
-      core.received.direct = !st_.subscriber && !core.received.ended;
-    }
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
-    {
-      std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
-      // Moved: the actor needs neither again, and an idle channel should hold them once.
-      st_.args.core->meta.remote_peer_id = std::move(st_.where.remote_peer_id);
-      st_.args.core->meta.remote_key = std::move(st_.where.remote_key);
+    if (st_.where.prepared) {
+      // The opener readied the core (channel_opener.cpp): only this actor's state is left.
+      st_.where.remote_peer_id = {};
+      st_.where.remote_key = {};
+    } else {
+      {
+        // Until now the channel's frames came through this actor (via the peer actor, which
+        // sent attach first); from here the transport thread may apply them.
+        auto& core = *st_.args.core;
+        std::lock_guard<std::mutex> lock(core.receive_mutex);
+        core.received.direct = !st_.subscriber && !core.received.ended;
+      }
+      {
+        std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
+        // Moved: the actor needs neither again, and an idle channel should hold them once.
+        st_.args.core->meta.remote_peer_id = std::move(st_.where.remote_peer_id);
+        st_.args.core->meta.remote_key = std::move(st_.where.remote_key);
+      }
+      // From the pending-queue bound to the remote's credit window.
+      st_.args.core->gate.grant(
+          st_.send_credit - static_cast<std::int64_t>(options().pending_bytes),
+          unlimited_messages - static_cast<std::int64_t>(options().pending_messages),
+          self_handle());
     }
-    // From the pending-queue bound to the remote's credit window.
-    st_.args.core->gate.grant(
-        st_.send_credit - static_cast<std::int64_t>(options().pending_bytes),
-        unlimited_messages - static_cast<std::int64_t>(options().pending_messages), self_handle());
     for (auto& child : st_.nested_waiting) open_nested(std::move(child));
     st_.nested_waiting.clear();
     flush();
@@ -274,6 +285,17 @@ class channel_behavior {
     maybe_finish();
   }
 
+  std::uint64_t connection_credit_threshold() {
+    return credit_return_threshold(options().connection_window, options().max_payload);
+  }
+
+  void send_connection_credit(std::uint64_t bytes) {
+    if (bytes == 0) return;
+    std::string credit;
+    wire::encode_value(frame_kind::credit, 0, bytes, credit);
+    net().send_credit(st_.where.conn, std::move(credit));
+  }
+
   // The reader consumed `bytes`: reopen the channel's window (while the remote may still
   // write) and, through the peer actor, the connection's.
   void return_credit(std::uint64_t bytes) {
@@ -292,8 +314,8 @@ class channel_behavior {
       wire::encode_value(frame_kind::credit, st_.where.channel_id, bytes, credit);
       net().send_credit(st_.where.conn, std::move(credit));
     }
-    self_->send(st_.args.peer, conn_credit_atom::value, st_.where.conn, st_.where.channel_id,
-                bytes);
+    send_connection_credit(st_.args.context->channels->consumed(
+        st_.where.conn, st_.where.channel_id, bytes, connection_credit_threshold()));
   }
 
   // `arrived` collects the batch's messages for readers; anything else first hands them over.
@@ -318,7 +340,7 @@ class channel_behavior {
             end_remote(read_result::end(), {});
           else
             end_remote(read_result::failure(result.status), result.status);
-          maybe_finish();
+          finish_if_done();
         }
         return;
       }
@@ -385,6 +407,7 @@ class channel_behavior {
       auto& core = *st_.args.core;
       std::lock_guard<std::mutex> lock(core.receive_mutex);
       core.received.direct = false;
+      core.received.actor_reader = true;
     }
     // Hand over what arrived before the subscription.
     auto& inbox = st_.args.core->inbox;
@@ -454,7 +477,20 @@ class channel_behavior {
     finish(std::move(reason));
   }
 
+  // This side may have ended by a direct write that did not wake this actor (write_gate).
+  void take_direct_writes() {
+    if (st_.local_done || !st_.attached) return;
+    auto direct = st_.args.core->gate.take_direct();
+    st_.send_credit -= direct.cost;
+    if (direct.ended) st_.local_done = true;
+  }
+
   void maybe_finish() {
+    take_direct_writes();
+    finish_if_done();
+  }
+
+  void finish_if_done() {
     if (st_.local_done && st_.args.core->remote_ended()) finish();
   }
 
@@ -465,7 +501,8 @@ class channel_behavior {
     st_.args.core->close_nested();
     st_.args.core->gate.fail({errc::failed_precondition, "the channel is closed"});
     if (st_.attached)
-      self_->send(st_.args.peer, closed_atom::value, st_.where.conn, st_.where.channel_id);
+      send_connection_credit(st_.args.context->channels->release(
+          st_.where.conn, st_.where.channel_id, connection_credit_threshold()));
     st_.args.core->finished.fire(std::move(reason));
     {
       auto& core = *st_.args.core;

@@ -19,7 +19,8 @@ struct channel_spawn_args {
 
 // A channel this peer opens: waits for `attach_atom` from the peer actor.
 caf::actor spawn_channel(channel_spawn_args args);
-// A channel the remote opened: already attached.
+// A channel whose connection is known when it is made (one the remote opened, or one sent by
+// the thread that opened it): already attached.
 caf::actor spawn_accepted_channel(channel_spawn_args args, attachment where);
 
 }  // namespace duplex::detail

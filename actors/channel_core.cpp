@@ -60,7 +60,9 @@ bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
     net->send_copy(conn, frame.data(), frame.size(), op.cost());
   else
     net->send(conn, std::move(frame), op.cost());
-  if (direct_done_.ended) caf::anon_send(target, out_atom::value);
+  // Under the gate's lock, after `ended` was recorded: if the remote's end is not there yet,
+  // the actor, woken by it, finds this one with take_direct().
+  if (direct_done_.ended && core_->remote_ended()) caf::anon_send(target, out_atom::value);
   return true;
 }
 

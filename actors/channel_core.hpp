@@ -21,6 +21,8 @@
 
 namespace duplex::detail {
 
+struct channel_core;
+
 // One operation on this side's stream, in the order the application issued it.
 struct outbound_op {
   // close: end this side if still open, then cancel the remote's side if it has not ended.
@@ -51,8 +53,9 @@ struct direct_route {
 // TRAILERS, END and ERROR that fit while the actor holds nothing of this side's stream (outbox
 // empty, nothing taken and not yet sent) are encoded and handed to the transport by the
 // writer's own thread, under the gate's lock, so that order holds and a write costs no actor
-// hand-off. The actor learns what they did from take_direct(); an END or ERROR also wakes it
-// (the channel may be finished) and closes the route.
+// hand-off. The actor learns what they did from take_direct(); an END or ERROR closes the
+// route, and wakes the actor if the remote's stream has ended too (the channel is finished);
+// otherwise the actor takes it when the remote's end reaches it.
 class write_gate {
  public:
   using completion = std::function<void(result<void>)>;
@@ -63,7 +66,8 @@ class write_gate {
     duplex::error err;
   };
 
-  write_gate(std::int64_t bytes, std::int64_t messages) : bytes_(bytes), messages_(messages) {}
+  write_gate(const channel_core* core, std::int64_t bytes, std::int64_t messages)
+      : core_(core), bytes_(bytes), messages_(messages) {}
 
   // may_wait=false: fail with resource_exhausted instead of queueing.
   submission submit(outbound_op op, completion done, const caf::actor& target, bool may_wait);
@@ -99,6 +103,7 @@ class write_gate {
   void dispatch(outbound_op op, const caf::actor& target);
   bool send_direct(const outbound_op& op, const caf::actor& target);
 
+  const channel_core* core_;  // the gate's own channel: has the remote's stream ended?
   std::mutex mutex_;
   std::int64_t bytes_;
   std::int64_t messages_;
@@ -145,6 +150,7 @@ struct receive_state {
   // channel's actor once attached (a reader's credit needs an attached actor to go back),
   // cleared once an actor reads the channel (subscribe) or the stream is over.
   bool direct = false;
+  bool actor_reader = false;  // an actor subscribed: this side's actor applies every frame
   // Wake-ups the transport thread sent the channel's actor that it has not handled yet: the
   // actor stays alive for them, since they carry readers' callbacks.
   std::uint32_t wakes_in_flight = 0;
@@ -192,7 +198,7 @@ struct channel_core {
         payload_codec(c),
         credit_threshold(credit_return_threshold(window, max_payload)),
         max_payload(max_payload),
-        gate(static_cast<std::int64_t>(pending_bytes),
+        gate(this, static_cast<std::int64_t>(pending_bytes),
              static_cast<std::int64_t>(pending_messages)) {
     received.credit = static_cast<std::int64_t>(window);
   }

@@ -4,12 +4,14 @@
 #include <caf/all.hpp>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/channel_core.hpp"
 #include "actors/channel_table.hpp"
+#include "actors/round_robin.hpp"
 #include "codec/frame.hpp"
 #include "duplex/actor_face.hpp"
 #include "duplex/peer.hpp"
@@ -25,7 +27,6 @@ using authenticated_atom = caf::atom_constant<caf::atom("authentic")>;
 using connect_failed_atom = caf::atom_constant<caf::atom("connfail")>;
 // handles / channels -> peer
 using open_on_atom = caf::atom_constant<caf::atom("open_on")>;
-using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using handle_atom = caf::atom_constant<caf::atom("handle")>;
 using handle_default_atom = caf::atom_constant<caf::atom("handle_def")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
@@ -33,7 +34,6 @@ using drop_atom = caf::atom_constant<caf::atom("drop")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
-using conn_credit_atom = caf::atom_constant<caf::atom("conncredit")>;
 // peer -> scheduler
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
 using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;
@@ -60,10 +60,15 @@ struct attachment {
   std::string remote_key;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
+  // The opener already readied the channel's core for the connection (prepare_attached).
+  bool prepared = false;
 };
 
 struct frame_batch {
   std::vector<wire::frame> frames;
+  // The first DATA frame that took the remote beyond this peer's connection window when it
+  // arrived (the transport thread checks them in order): the connection ends there.
+  std::size_t window_exceeded_at = std::numeric_limits<std::size_t>::max();
 };
 
 using handler_ptr = std::shared_ptr<const channel_handler>;
@@ -86,6 +91,8 @@ struct peer_context {
   std::shared_ptr<spdlog::logger> logger;
   // Every connection's channels, shared with the transport thread.
   std::shared_ptr<channel_table> channels = std::make_shared<channel_table>();
+  // The scheduler's rotation, shared with threads that open channels themselves.
+  std::shared_ptr<round_robin> rotation = std::make_shared<round_robin>();
   // Runs a blocking handler on the handler pool.
   std::function<void(channel_ref_ptr, handler_ptr)> run_handler;
 };

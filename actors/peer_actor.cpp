@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "actors/channel_actor.hpp"
+#include "actors/channel_opener.hpp"
 #include "actors/scheduler_actor.hpp"
 
 namespace duplex::detail {
@@ -28,9 +29,8 @@ struct connection_info {
   std::string remote_key;  // CURVE-authenticated public key, empty without CURVE
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
-  std::uint64_t next_channel_id = 0;    // the next id we allocate
-  std::uint64_t highest_remote_id = 0;  // the highest id the remote opened
-  // Its channels are in the peer's channel_table, shared with the transport thread. A
+  // Its channels, and the next id this side allocates, are in the peer's channel_table, shared
+  // with the transport thread and with threads that open channels themselves. A
   // channel's `forwarded - returned` is the connection credit its DATA holds: returned as its
   // reader consumes, the rest when it closes (which also covers DATA that reached an actor
   // that had just finished).
@@ -96,12 +96,17 @@ class peer_behavior {
           connect_failed(endpoint, std::move(reason));
         },
         [this](frames_atom, connection_id conn, frame_batch& batch) {
-          for (auto& f : batch.frames) {
-            if (!on_frame(conn, f)) break;
+          for (std::size_t i = 0; i < batch.frames.size(); ++i) {
+            if (i == batch.window_exceeded_at) {
+              if (!st_.shut_down && !st_.closed.count(conn))
+                protocol_error(conn, "the remote exceeded the connection window");
+              break;
+            }
+            if (!on_frame(conn, batch.frames[i])) break;
           }
           deliver_collected(&batch);
           auto dropped = std::exchange(st_.dropped_credit, 0);
-          if (st_.connections.count(conn) != 0) return_connection_credit(conn, dropped);
+          if (st_.connections.count(conn) != 0) send_connection_credit(conn, dropped);
         },
         [this](conn_down_atom, connection_id conn, duplex::error& reason) {
           st_.closed.erase(conn);
@@ -123,30 +128,21 @@ class peer_behavior {
                         duplex::error{errc::unavailable, "the connection is gone"});
             return;
           }
-          attach(conn, it->second, std::move(child), parent);
-        },
-        [this](closed_atom, connection_id conn, std::uint64_t channel_id) {
-          if (st_.connections.count(conn) == 0) return;
-          auto held = forget_channel(conn, channel_id);
-          if (held) return_connection_credit(conn, *held);
-        },
-        [this](conn_credit_atom, connection_id conn, std::uint64_t channel_id, std::uint64_t n) {
-          if (st_.connections.count(conn) == 0) return;
-          {
-            auto lock = table().lock();
-            auto* lane = find_lane(conn, channel_id);
-            if (!lane) return;  // returned in full at close
-            n = std::min(n, lane->forwarded - lane->returned);
-            lane->returned += n;
-            table().find(conn)->unreturned -= n;
-          }
-          return_connection_credit(conn, n);
+          attach(conn, child, parent);
         },
         [this](handle_atom, const std::string& service, handler_ptr handler) {
+          {
+            auto lock = table().lock();
+            table().handlers[service] = handler;
+          }
           st_.routes[service] = std::move(handler);
           return true;
         },
         [this](handle_default_atom, handler_ptr handler) {
+          {
+            auto lock = table().lock();
+            table().default_handler = handler;
+          }
           if (handler)
             st_.default_route = route{std::move(handler)};
           else
@@ -154,6 +150,10 @@ class peer_behavior {
           return true;
         },
         [this](serve_atom, const std::string& service, caf::actor acceptor) {
+          {
+            auto lock = table().lock();
+            table().handlers[service] = nullptr;  // the peer actor hands these to the actor
+          }
           st_.routes[service] = std::move(acceptor);
         },
         [this](peers_atom) {
@@ -200,7 +200,6 @@ class peer_behavior {
     if (it == lanes->channels.end() || !it->second.actor) return std::nullopt;
     auto held = it->second.forwarded - it->second.returned;
     st_.by_actor.erase(it->second.actor.address());
-    lanes->unreturned -= held;
     --lanes->accepted;
     lanes->channels.erase(it);
     return held;
@@ -235,7 +234,21 @@ class peer_behavior {
     net().close_connection(conn);
   }
 
+  // Connection credit of a channel that is gone, gathered with its readers' (channel_table).
   void return_connection_credit(connection_id conn, std::uint64_t bytes) {
+    std::uint64_t now;
+    {
+      auto lock = table().lock();
+      auto* lanes = table().find(conn);
+      if (!lanes) return;
+      now = channel_table::gather(
+          *lanes, bytes,
+          credit_return_threshold(options().connection_window, options().max_payload));
+    }
+    send_connection_credit(conn, now);
+  }
+
+  void send_connection_credit(connection_id conn, std::uint64_t bytes) {
     if (bytes == 0) return;
     std::string credit;
     wire::encode_value(frame_kind::credit, 0, bytes, credit);
@@ -263,17 +276,13 @@ class peer_behavior {
     if (st_.shut_down) return;
     auto& info = st_.connections[conn];
     info.outbound = true;
-    info.next_channel_id = 1;
     send_hello(conn);
   }
 
   // The state of a connection, created for a new ROUTER-side one (the remote connected).
   connection_info& connection(connection_id conn) {
     auto it = st_.connections.find(conn);
-    if (it == st_.connections.end()) {
-      it = st_.connections.emplace(conn, connection_info{}).first;
-      it->second.next_channel_id = 2;
-    }
+    if (it == st_.connections.end()) it = st_.connections.emplace(conn, connection_info{}).first;
     return it->second;
   }
 
@@ -286,7 +295,15 @@ class peer_behavior {
     st_.refused[endpoint] = reason;
     if (!st_.remotes.empty()) return;
     for (auto& channel : st_.pending) self_->send(channel->actor, fail_atom::value, reason);
+    opens_settled(st_.pending.size());
     st_.pending.clear();
+  }
+
+  // Opens handed to this actor that it sent or failed (see channel_table::opens_via_actor).
+  void opens_settled(std::size_t n) {
+    if (n == 0) return;
+    auto lock = table().lock();
+    table().opens_via_actor -= std::min(n, table().opens_via_actor);
   }
 
   // Returns false when the connection was closed and the rest of the batch must be ignored.
@@ -297,7 +314,10 @@ class peer_behavior {
     auto pending =
         std::find_if(st_.pending.begin(), st_.pending.end(),
                      [&](const channel_ref_ptr& c) { return c->actor.address() == actor; });
-    if (pending != st_.pending.end()) st_.pending.erase(pending);
+    if (pending != st_.pending.end()) {
+      st_.pending.erase(pending);
+      opens_settled(1);
+    }
     auto where = st_.by_actor.find(actor);
     if (where == st_.by_actor.end()) return;
     auto [conn, channel_id] = where->second;
@@ -360,6 +380,11 @@ class peer_behavior {
       return false;
     }
     if (f.kind == frame_kind::open) {
+      {
+        auto lock = table().lock();
+        auto& lanes = table().find_or_add(conn);
+        if (lanes.opens_to_actor > 0) --lanes.opens_to_actor;
+      }
       incoming_open(conn, info, f);
       return true;
     }
@@ -368,16 +393,13 @@ class peer_behavior {
       auto lock = table().lock();
       auto* lane = find_lane(conn, f.channel);
       if (f.kind == frame_kind::data) {
+        // Within the connection window: the transport thread checked it on arrival.
         const std::uint64_t cost = f.payload.size() + wire::data_frame_overhead;
+        auto& lanes = table().find_or_add(conn);
+        lanes.unaccounted -= std::min(cost, lanes.unaccounted);
         if (!lane) {
           st_.dropped_credit += cost;  // nobody will consume it: returned after the batch
         } else {
-          auto& lanes = *table().find(conn);
-          if (lanes.unreturned + cost > options().connection_window) {
-            lock.unlock();
-            protocol_error(conn, "the remote exceeded the connection window");
-            return false;
-          }
           lanes.unreturned += cost;
           lane->forwarded += cost;
         }
@@ -390,7 +412,7 @@ class peer_behavior {
     }
     // Not open. Frames trailing a channel that was used and has ended are ignored; an id
     // never opened is a channel error. CANCEL is never answered (answers could loop).
-    if (f.kind == frame_kind::cancel || was_used(info, f.channel)) return true;
+    if (f.kind == frame_kind::cancel || was_used(conn, info, f.channel)) return true;
     wire::encode_status(frame_kind::cancel, f.channel,
                         {errc::internal, "unknown channel " + std::to_string(f.channel)},
                         st_.buffer);
@@ -399,9 +421,12 @@ class peer_behavior {
   }
 
   // Whether `id` was opened on this connection by either side (open or ended since).
-  static bool was_used(const connection_info& info, std::uint64_t id) {
+  bool was_used(connection_id conn, const connection_info& info, std::uint64_t id) {
     const bool ours = (id % 2 == 1) == info.outbound;
-    return ours ? id < info.next_channel_id : id <= info.highest_remote_id;
+    auto lock = table().lock();
+    auto* lanes = table().find(conn);
+    if (!lanes) return false;
+    return ours ? id < lanes->next_channel_id : id <= lanes->highest_remote_id;
   }
 
   bool hello(connection_id conn, connection_info& info, const wire::hello_fields& h) {
@@ -441,6 +466,19 @@ class peer_behavior {
     auto& remote = st_.remotes[h.peer_id];
     remote.session = h.session_id;
     remote.connections.push_back(conn);
+    {
+      // From here threads opening channels may use the connection themselves.
+      auto lock = table().lock();
+      auto& lanes = table().find_or_add(conn);
+      lanes.ready = true;
+      lanes.outbound = info.outbound;
+      lanes.next_channel_id = info.outbound ? 1 : 2;
+      lanes.remote_id = info.remote_id;
+      lanes.remote_key = info.remote_key;
+      lanes.remote_window = info.remote_window;
+      lanes.remote_max_payload = info.remote_max_payload;
+      table().set_preferred(h.peer_id, remote.connections.front());
+    }
     if (remote.connections.size() == 1) {
       self_->send(st_.scheduler, peer_up_atom::value, h.peer_id);
       emit(peer_event::kind::connected, h.peer_id, {});
@@ -483,6 +521,10 @@ class peer_behavior {
     if (remote == st_.remotes.end()) return;
     auto& conns = remote->second.connections;
     conns.erase(std::remove(conns.begin(), conns.end(), conn), conns.end());
+    {
+      auto lock = table().lock();
+      table().set_preferred(info.remote_id, conns.empty() ? 0 : conns.front());
+    }
     if (conns.empty()) {
       st_.remotes.erase(remote);
       self_->send(st_.scheduler, peer_down_atom::value, info.remote_id);
@@ -492,38 +534,13 @@ class peer_behavior {
 
   // Sends OPEN here, in id order (the remote requires increasing ids), then hands the
   // channel its connection; the channel's own frames follow the OPEN through the transport.
-  void attach(connection_id conn, connection_info& info, const channel_ref_ptr& channel,
-              std::uint64_t parent) {
-    auto id = info.next_channel_id;
-    info.next_channel_id += 2;
+  void attach(connection_id conn, const channel_ref_ptr& channel, std::uint64_t parent) {
+    std::uint64_t id;
     {
       auto lock = table().lock();
-      auto& lanes = table().find_or_add(conn);
-      auto& lane = lanes.channels[id];
-      lane.actor = channel->actor;
-      lane.core = channel->core;
-      ++lanes.accepted;
+      id = attach_locked(*st_.context, conn, table().find_or_add(conn), *channel, parent);
     }
     st_.by_actor[channel->actor.address()] = {conn, id};
-    wire::frame open;
-    open.kind = frame_kind::open;
-    open.channel = id;
-    open.parent = parent;
-    {
-      std::lock_guard<std::mutex> lock(channel->core->meta_mutex);
-      open.service = channel->core->meta.service;
-      open.headers = channel->core->meta.headers;
-    }
-    wire::encode(open, st_.buffer);
-    send_frames(conn);
-    attachment where{conn,
-                     id,
-                     parent,
-                     info.remote_id,
-                     info.remote_key,
-                     info.remote_window,
-                     info.remote_max_payload};
-    self_->send(channel->actor, attach_atom::value, std::move(where));
   }
 
   connection_id preferred_connection(const std::string& remote_id) {
@@ -531,7 +548,23 @@ class peer_behavior {
     return it == st_.remotes.end() ? 0 : it->second.connections.front();
   }
 
+  // An open made here rather than on a caller's thread: counted as one handed to this actor.
+  void open_via_actor(channel_ref_ptr channel) {
+    {
+      auto lock = table().lock();
+      ++table().opens_via_actor;
+    }
+    open(std::move(channel), {});
+  }
+
+  // For an open counted in opens_via_actor: sends it, fails it, or queues it in `pending`.
   void open(channel_ref_ptr channel, const std::string& target) {
+    const auto queued_before = st_.pending.size();
+    open_or_queue(std::move(channel), target);
+    if (st_.pending.size() == queued_before) opens_settled(1);
+  }
+
+  void open_or_queue(channel_ref_ptr channel, const std::string& target) {
     self_->monitor(channel->actor);
     if (st_.shut_down) {
       self_->send(channel->actor, conn_down_atom::value,
@@ -545,7 +578,7 @@ class peer_behavior {
                     duplex::error{errc::unavailable, "peer '" + target + "' is not connected"});
         return;
       }
-      attach(conn, st_.connections.at(conn), channel, 0);
+      attach(conn, channel, 0);
       return;
     }
     // The bound is on channels waiting for a first remote peer; with peers ready, the queue
@@ -578,7 +611,8 @@ class peer_behavior {
           }
           auto channel = std::move(st_.pending.front());
           st_.pending.pop_front();
-          attach(conn, st_.connections.at(conn), channel, 0);
+          attach(conn, channel, 0);
+          opens_settled(1);
         });
   }
 
@@ -596,7 +630,7 @@ class peer_behavior {
     if (!codec)
       self_->send(channel, fail_atom::value, codec.error());
     else
-      open(std::make_shared<channel_ref>(channel_ref{core, channel}), {});
+      open_via_actor(std::make_shared<channel_ref>(channel_ref{core, channel}));
     return channel;
   }
 
@@ -617,12 +651,17 @@ class peer_behavior {
     const bool remote_connected = !info.outbound;
     if (f.channel == 0 || (f.channel % 2 == 1) != remote_connected)
       return refuse({errc::internal, "OPEN with a channel id of the wrong parity"});
-    if (f.channel <= info.highest_remote_id)
+    std::uint64_t highest = 0;
+    {
+      auto lock = table().lock();
+      auto& lanes = table().find_or_add(conn);
+      highest = lanes.highest_remote_id;
+      if (f.channel > highest) lanes.highest_remote_id = f.channel;
+    }
+    if (f.channel <= highest)
       return refuse({errc::internal, "OPEN for channel " + std::to_string(f.channel) +
-                                         " is not above channel " +
-                                         std::to_string(info.highest_remote_id) +
+                                         " is not above channel " + std::to_string(highest) +
                                          ", the highest this connection opened"});
-    info.highest_remote_id = f.channel;
     std::size_t open_channels = 0;
     caf::actor parent;
     {
@@ -732,6 +771,7 @@ class peer_behavior {
     for (auto& [conn, info] : st_.connections) conns.push_back(conn);
     for (auto conn : conns) connection_down(conn, reason, /*notify_remote=*/false);
     for (auto& channel : st_.pending) self_->send(channel->actor, conn_down_atom::value, reason);
+    opens_settled(st_.pending.size());
     st_.pending.clear();
     st_.shut_down = true;
     st_.context->accepted.close(nullptr);
@@ -752,7 +792,8 @@ caf::behavior peer_actor(caf::stateful_actor<peer_actor_state>* self,
                          std::shared_ptr<peer_context> context) {
   self->state.peer.context = std::move(context);
   self->state.peer.scheduler =
-      spawn_scheduler(*self->state.peer.context->system, self->state.peer.context->peer_id);
+      spawn_scheduler(*self->state.peer.context->system, self->state.peer.context->peer_id,
+                      self->state.peer.context->rotation);
   self->state.behavior = std::make_unique<peer_behavior>(self, &self->state.peer);
   auto* behavior = self->state.behavior.get();
   self->set_down_handler([behavior](caf::down_msg& msg) { behavior->on_channel_down(msg); });

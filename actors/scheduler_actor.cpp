@@ -1,8 +1,6 @@
 #include "actors/scheduler_actor.hpp"
 
-#include <algorithm>
 #include <string>
-#include <vector>
 
 #include "actors/messages.hpp"
 
@@ -11,40 +9,26 @@ namespace duplex::detail {
 namespace {
 
 struct scheduler_state {
-  std::string owner;               // the peer this scheduler picks for (for diagnostics)
-  std::vector<std::string> ready;  // in the order they came up
-  std::size_t next = 0;
+  std::string owner;  // the peer this scheduler picks for (for diagnostics)
+  std::shared_ptr<round_robin> rotation;
 };
 
-caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::string owner) {
+caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::string owner,
+                        std::shared_ptr<round_robin> rotation) {
   self->state.owner = std::move(owner);
+  self->state.rotation = std::move(rotation);
   return {
-      [self](peer_up_atom, const std::string& id) {
-        auto& ready = self->state.ready;
-        if (std::find(ready.begin(), ready.end(), id) == ready.end()) ready.push_back(id);
-      },
-      [self](peer_down_atom, const std::string& id) {
-        auto& st = self->state;
-        auto it = std::find(st.ready.begin(), st.ready.end(), id);
-        if (it == st.ready.end()) return;
-        auto index = static_cast<std::size_t>(it - st.ready.begin());
-        st.ready.erase(it);
-        // Keep the rotation where it was: peers after the removed one move down by one.
-        if (index < st.next) --st.next;
-      },
-      [self](next_atom) -> std::string {
-        auto& st = self->state;
-        if (st.ready.empty()) return {};
-        if (st.next >= st.ready.size()) st.next = 0;
-        return st.ready[st.next++];
-      },
+      [self](peer_up_atom, const std::string& id) { self->state.rotation->add(id); },
+      [self](peer_down_atom, const std::string& id) { self->state.rotation->remove(id); },
+      [self](next_atom) -> std::string { return self->state.rotation->pick(); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_scheduler(caf::actor_system& system, std::string owner_peer_id) {
-  return system.spawn<caf::hidden>(scheduler, std::move(owner_peer_id));
+caf::actor spawn_scheduler(caf::actor_system& system, std::string owner_peer_id,
+                           std::shared_ptr<round_robin> rotation) {
+  return system.spawn<caf::hidden>(scheduler, std::move(owner_peer_id), std::move(rotation));
 }
 
 }  // namespace duplex::detail

@@ -1,9 +1,14 @@
 #include "actors/transport_bridge.hpp"
 
+#include <caf/logger.hpp>
+
+#include <algorithm>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "actors/channel_actor.hpp"
+#include "actors/channel_opener.hpp"
 #include "actors/messages.hpp"
 
 namespace duplex::detail {
@@ -25,13 +30,18 @@ bool is_stream_frame(frame_kind kind) {
 // - no connection-level frame (HELLO, BYE, channel 0) came earlier in the batch;
 // - the channel's reader is not an actor (receive_state::direct) and the frame keeps the
 //   stream's rules, its credit and the connection window.
+// An OPEN is accepted here when the connection is ready, no OPEN of it is on its way through
+// the peer actor, no connection-level frame came earlier in the batch, it is not nested, it
+// keeps every rule the peer actor checks (id, limits, codec) and its service has a handler;
+// otherwise the peer actor takes it, and answers it as it always did.
 // A channel's messages are handed to its inbox under one lock per batch; callbacks of readers
 // waiting in read_async() run on the channel's actor, never on the transport thread.
 class transport_bridge final : public transport_events {
  public:
-  transport_bridge(caf::actor peer, std::shared_ptr<channel_table> channels,
-                   std::uint64_t connection_window)
+  transport_bridge(caf::actor peer, std::weak_ptr<peer_context> context,
+                   std::shared_ptr<channel_table> channels, std::uint64_t connection_window)
       : peer_(std::move(peer)),
+        context_(std::move(context)),
         channels_(std::move(channels)),
         connection_window_(connection_window) {}
 
@@ -47,12 +57,24 @@ class transport_bridge final : public transport_events {
   void on_frames(connection_id conn, std::vector<wire::frame> frames) override {
     {
       auto lock = channels_->lock();
-      route(channels_->find_or_add(conn), frames);
+      route(conn, channels_->find_or_add(conn), frames);
+    }
+    // Handlers of channels accepted here start with the batch's messages already in their
+    // inboxes.
+    if (!starts_.empty()) {
+      // Spawning made this thread hold CAF's logger, which the actor system waits for when it
+      // is destroyed; the transport thread may outlive it (a handle keeps it).
+      caf::logger::set_current_actor_system(nullptr);
+      for (auto& start : starts_)
+        start.context->run_handler(std::move(start.channel), start.handler);
+      starts_.clear();
     }
     // Compacted to what the actors take, in the batch's order; they outlive the batch's bytes.
     std::size_t kept = 0;
+    std::size_t window_exceeded_at = none;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       if (route_[i] == applied_here) continue;
+      if (i == exceeded_at_) window_exceeded_at = kept;
       frames[i].own_payload();
       if (kept != i) frames[kept] = std::move(frames[i]);
       ++kept;
@@ -64,7 +86,8 @@ class transport_bridge final : public transport_events {
       caf::anon_send(w.actor, wake_atom::value, std::move(w.calls), w.remote_ended);
     wakes_.clear();
     if (!frames.empty())
-      caf::anon_send(peer_, frames_atom::value, conn, frame_batch{std::move(frames)});
+      caf::anon_send(peer_, frames_atom::value, conn,
+                     frame_batch{std::move(frames), window_exceeded_at});
   }
   void on_connection_down(connection_id conn, duplex::error reason) override {
     // The peer actor forgets the connection's channels once it has failed them.
@@ -88,25 +111,49 @@ class transport_bridge final : public transport_events {
     deferred_calls calls;
     bool remote_ended;
   };
+  struct handler_start {
+    std::shared_ptr<peer_context> context;
+    channel_ref_ptr channel;
+    handler_ptr handler;
+  };
 
   // Under the table's lock: decides each frame's way and applies what it can.
-  void route(connection_lanes& lanes, std::vector<wire::frame>& frames) {
+  void route(connection_id conn, connection_lanes& lanes, std::vector<wire::frame>& frames) {
     route_.assign(frames.size(), to_actors);
     if (lanes.closed) return;
     next_.assign(frames.size(), none);
     groups_.clear();
+    fresh_.clear();
+    exceeded_at_ = none;
+    applied_cost_ = 0;
+    std::uint64_t data_cost = 0;  // of the batch's DATA so far
     bool after_connection_frame = false;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       auto& f = frames[i];
       if (f.kind == frame_kind::pong) continue;  // liveness: the peer actor ignores it
+      if (f.kind == frame_kind::data) {
+        // The connection window, checked in arrival order whichever way each frame goes: the
+        // peer actor ends the connection at the first frame beyond it.
+        const std::uint64_t cost = f.payload_size() + wire::data_frame_overhead;
+        if (lanes.unreturned + lanes.unaccounted + data_cost + cost > connection_window_) {
+          exceeded_at_ = i;
+          break;
+        }
+        data_cost += cost;
+      }
       if (f.channel == 0 || f.kind == frame_kind::hello || f.kind == frame_kind::bye) {
         after_connection_frame = true;
         continue;
       }
       if (f.kind == frame_kind::open) {
+        if (!after_connection_frame && accept(conn, lanes, f)) {
+          route_[i] = applied_here;
+          continue;
+        }
         // Known from here on, so that the channel's next frames are counted in via_actors
         // even before the peer actor has taken the OPEN (it drops the lane if it refuses).
         lanes.channels.try_emplace(f.channel);
+        ++lanes.opens_to_actor;
         continue;
       }
       auto it = lanes.channels.find(f.channel);
@@ -121,6 +168,54 @@ class transport_bridge final : public transport_events {
       add_candidate(lane, i);
     }
     for (auto& group : groups_) apply(lanes, group, frames);
+    lanes.unaccounted += data_cost - applied_cost_;  // the rest goes to the peer actor
+  }
+
+  // Accepts an OPEN here if the peer actor would accept it and run a handler (see above).
+  bool accept(connection_id conn, connection_lanes& lanes, wire::frame& f) {
+    if (!lanes.ready || lanes.opens_to_actor > 0 || f.parent != 0) return false;
+    if (f.channel == 0 || (f.channel % 2 == 1) == lanes.outbound) return false;  // wrong parity
+    if (f.channel <= lanes.highest_remote_id) return false;
+    auto context = context_.lock();
+    if (!context || !context->run_handler) return false;
+    const auto& options = context->options;
+    if (lanes.accepted >= options.max_channels_per_remote) return false;
+    std::size_t header_bytes = f.service.size();
+    for (auto& [key, value] : f.headers) header_bytes += key.size() + value.size();
+    if (header_bytes > options.max_header_bytes) return false;
+    auto route = channels_->handlers.find(f.service);
+    handler_ptr handler =
+        route != channels_->handlers.end() ? route->second : channels_->default_handler;
+    if (!handler) return false;
+    auto codec = context->codecs->for_headers(f.headers);
+    if (!codec) return false;
+
+    lanes.highest_remote_id = f.channel;
+    channel_meta meta{f.service,        std::move(f.headers), {},
+                      context->peer_id, lanes.remote_id,      lanes.remote_key};
+    auto core = std::make_shared<channel_core>(std::move(meta), *codec, options.channel_window,
+                                               options.pending_bytes, options.pending_messages,
+                                               options.max_payload);
+    attachment where{conn,
+                     f.channel,
+                     0,
+                     lanes.remote_id,
+                     lanes.remote_key,
+                     lanes.remote_window,
+                     lanes.remote_max_payload,
+                     /*prepared=*/true};
+    auto actor = spawn_accepted_channel({core, context, peer_, {}}, where);
+    prepare_attached(*core, where, *context, actor);
+    auto& lane = lanes.channels[f.channel];
+    lane.actor = actor;
+    lane.core = core;
+    ++lanes.accepted;
+    fresh_.push_back(&lane);
+    starts_.push_back(
+        {std::move(context),
+         std::make_shared<channel_ref>(channel_ref{std::move(core), std::move(actor)}),
+         std::move(handler)});
+    return true;
   }
 
   candidates* find_group(const channel_lane& lane) {
@@ -160,9 +255,7 @@ class transport_bridge final : public transport_events {
         const std::uint64_t cost =
             f.kind == frame_kind::data ? f.payload_size() + wire::data_frame_overhead : 0;
         const bool ends = f.kind == frame_kind::end || f.kind == frame_kind::error;
-        if (lanes.unreturned + cost > connection_window_) {
-          stop = true;  // the peer actor ends the connection
-        } else if (ends && (next_[i] != none || group.followed)) {
+        if (ends && (next_[i] != none || group.followed)) {
           // More of the channel follows its end: all of it goes to the actor, which then
           // refuses what breaks the rules before the channel can finish and ignore it.
           stop = true;
@@ -172,6 +265,7 @@ class transport_bridge final : public transport_events {
             stop = true;  // the channel's actor finds the same violation and aborts
           } else {
             lanes.unreturned += cost;
+            applied_cost_ += cost;
             lane.forwarded += cost;
             route_[i] = applied_here;
             if (result.what == applied::outcome::ended) {
@@ -191,13 +285,17 @@ class transport_bridge final : public transport_events {
     if (ended)
       core.inbox.close(end_status.ok() ? read_result::end() : read_result::failure(end_status),
                        &calls);
-    if (!calls.empty() || ended) {
+    // A channel accepted in this batch needs no word of its stream's end: nobody has written
+    // its other side yet, and its actor checks the remote's end when that side ends.
+    const bool fresh = std::find(fresh_.begin(), fresh_.end(), &lane) != fresh_.end();
+    if (!calls.empty() || (ended && !fresh)) {
       ++core.received.wakes_in_flight;
       wakes_.push_back({lane.actor, std::move(calls), ended});
     }
   }
 
   caf::actor peer_;
+  std::weak_ptr<peer_context> context_;
   std::shared_ptr<channel_table> channels_;
   const std::uint64_t connection_window_;
   // Scratch space of the batch being routed (only the transport thread calls on_frames).
@@ -206,15 +304,20 @@ class transport_bridge final : public transport_events {
   std::vector<candidates> groups_;
   std::vector<inbox_item> arrived_;
   std::vector<wake> wakes_;
+  std::vector<const channel_lane*> fresh_;  // lanes of channels accepted in this batch
+  std::size_t exceeded_at_ = none;          // the frame beyond the connection window
+  std::uint64_t applied_cost_ = 0;          // DATA cost of the frames applied here
+  std::vector<handler_start> starts_;
 };
 
 }  // namespace
 
 std::shared_ptr<transport_events> make_transport_bridge(caf::actor peer,
+                                                        std::weak_ptr<peer_context> context,
                                                         std::shared_ptr<channel_table> channels,
                                                         std::uint64_t connection_window) {
-  return std::make_shared<transport_bridge>(std::move(peer), std::move(channels),
-                                            connection_window);
+  return std::make_shared<transport_bridge>(std::move(peer), std::move(context),
+                                            std::move(channels), connection_window);
 }
 
 }  // namespace duplex::detail

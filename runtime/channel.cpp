@@ -13,17 +13,23 @@ namespace duplex {
 
 namespace detail {
 
+std::shared_ptr<channel_core> make_opened_core(const peer_context& context, std::string service,
+                                               metadata headers, duplex::error* codec_error) {
+  auto codec = context.codecs->for_headers(headers);
+  const auto& options = context.options;
+  channel_meta meta{std::move(service), std::move(headers), {}, context.peer_id, {}, {}};
+  auto core = std::make_shared<channel_core>(
+      std::move(meta), codec ? *codec : context.codecs->find(msgpack_content_type),
+      options.channel_window, options.pending_bytes, options.pending_messages, options.max_payload);
+  if (!codec && codec_error) *codec_error = codec.error();
+  return core;
+}
+
 std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_context>& context,
                                                const caf::actor& peer, std::string service,
                                                metadata headers, const caf::actor& parent,
                                                duplex::error* codec_error) {
-  auto codec = context->codecs->for_headers(headers);
-  const auto& options = context->options;
-  channel_meta meta{std::move(service), std::move(headers), {}, context->peer_id, {}, {}};
-  auto core = std::make_shared<channel_core>(
-      std::move(meta), codec ? *codec : context->codecs->find(msgpack_content_type),
-      options.channel_window, options.pending_bytes, options.pending_messages, options.max_payload);
-  if (!codec && codec_error) *codec_error = codec.error();
+  auto core = make_opened_core(*context, std::move(service), std::move(headers), codec_error);
   auto actor = spawn_channel({core, context, peer, parent});
   return std::make_unique<channel_link>(
       channel_link{std::move(core), std::move(actor), context, peer});

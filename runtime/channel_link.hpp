@@ -18,6 +18,11 @@ struct channel_link {
   caf::actor peer;
 };
 
+// The shared part of a channel this peer opens; a codec the headers name but the registry
+// lacks is reported in `codec_error` (the core then has the default codec).
+std::shared_ptr<channel_core> make_opened_core(const peer_context& context, std::string service,
+                                               metadata headers, duplex::error* codec_error);
+
 // Creates a channel this peer opens (not yet sent anywhere); `parent` for nested channels.
 // The caller sends it to the peer actor (or to the parent) to have it opened.
 std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_context>& context,

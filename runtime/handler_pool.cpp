@@ -1,5 +1,7 @@
 #include "runtime/handler_pool.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace duplex::detail {
@@ -8,7 +10,11 @@ handler_pool::handler_pool(std::size_t min_threads, std::size_t max_threads)
     : max_threads_(std::max(min_threads, max_threads)) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (std::size_t i = 0; i < min_threads; ++i) threads_.emplace_back([this] { run(); });
-  if (max_threads_ > min_threads) supervisor_ = std::thread([this] { supervise(); });
+  if (max_threads_ > min_threads)
+    supervisor_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "duplex-pool");
+      supervise();
+    });
 }
 
 handler_pool::~handler_pool() {
@@ -16,13 +22,17 @@ handler_pool::~handler_pool() {
 }
 
 void handler_pool::submit(std::function<void()> job) {
+  bool none_idle;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
     jobs_.push_back(std::move(job));
+    none_idle = idle_ < jobs_.size();
   }
   work_.notify_one();
-  queued_.notify_one();
+  // The supervisor watches for stalls only when no idle thread is there to take the job: a
+  // wake-up per job would cost its thread a switch per call.
+  if (none_idle) queued_.notify_one();
 }
 
 void handler_pool::stop() {
@@ -42,6 +52,7 @@ void handler_pool::stop() {
 }
 
 void handler_pool::run() {
+  ::pthread_setname_np(::pthread_self(), "duplex-handler");
   while (true) {
     std::function<void()> job;
     {

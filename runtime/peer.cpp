@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "actors/channel_actor.hpp"
+#include "actors/channel_opener.hpp"
 #include "actors/peer_actor.hpp"
 #include "actors/transport_bridge.hpp"
 #include "runtime/channel_link.hpp"
@@ -91,7 +93,7 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
       detail::run_on_pool(*pool, std::move(ctx), peer_actor, std::move(in), std::move(h));
   };
   context->owner =
-      rts.net->add_owner(detail::make_transport_bridge(state_->actor, context->channels,
+      rts.net->add_owner(detail::make_transport_bridge(state_->actor, context, context->channels,
                                                        context->options.connection_window),
                          detail::settings_from(options));
   state_->context = std::move(context);
@@ -160,16 +162,23 @@ namespace {
 channel open_channel(detail::peer_state& st, std::string target, std::string service,
                      metadata headers) {
   error codec_error;
-  auto link = detail::make_opened_link(st.context, st.actor, std::move(service), std::move(headers),
-                                       caf::actor{}, &codec_error);
-  if (!codec_error.ok())
-    caf::anon_send(link->actor, detail::fail_atom::value, codec_error);
-  else
-    caf::anon_send(
-        st.actor, open_atom::value,
-        std::make_shared<detail::channel_ref>(detail::channel_ref{link->core, link->actor}),
-        std::move(target));
-  return channel{std::move(link)};
+  auto core =
+      detail::make_opened_core(*st.context, std::move(service), std::move(headers), &codec_error);
+  caf::actor actor;
+  // Sent from this thread when a remote peer is ready; the peer actor queues or fails it else.
+  if (codec_error.ok() && !st.shut_down)
+    actor = detail::open_from_caller(st.context, core, st.actor, target);
+  if (!actor) {
+    actor = detail::spawn_channel({core, st.context, st.actor, {}});
+    if (!codec_error.ok())
+      caf::anon_send(actor, detail::fail_atom::value, codec_error);
+    else
+      caf::anon_send(st.actor, open_atom::value,
+                     std::make_shared<detail::channel_ref>(detail::channel_ref{core, actor}),
+                     std::move(target));
+  }
+  return channel{std::make_unique<detail::channel_link>(
+      detail::channel_link{std::move(core), std::move(actor), st.context, st.actor})};
 }
 }  // namespace
 

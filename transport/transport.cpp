@@ -2,6 +2,7 @@
 
 #include "transport/zap_handler.hpp"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.hpp>
@@ -116,7 +117,10 @@ class transport::impl {
         zap_(context_, [this](const zap_request& request) { return admit(request); }) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "duplex-io");  // for top -H, perf and gdb
+      run();
+    });
   }
 
   ~impl() {

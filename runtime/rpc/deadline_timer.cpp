@@ -1,9 +1,14 @@
 #include "runtime/rpc/deadline_timer.hpp"
 
+#include <pthread.h>
+
 namespace duplex::rpc::detail {
 
 deadline_timer::deadline_timer()
-    : queue_(std::make_shared<queue>()), thread_([q = queue_] { run(q); }) {}
+    : queue_(std::make_shared<queue>()), thread_([q = queue_] {
+        ::pthread_setname_np(::pthread_self(), "duplex-timer");
+        run(q);
+      }) {}
 
 deadline_timer::~deadline_timer() {
   std::map<std::pair<clock::time_point, id>, std::function<void()>> dropped;
