@@ -266,4 +266,28 @@ BOOST_AUTO_TEST_CASE(connection_window_caps_unread_data_across_channels) {
   BOOST_TEST(eventually([&] { return drained.load() >= 3 * 7 * 8 * 1024u; }));
 }
 
+// Connection credit of channels that end goes back in chunks rather than per channel: it must
+// still come back, or a connection that carries many short channels would stall for good.
+BOOST_AUTO_TEST_CASE(connection_credit_of_many_short_channels_keeps_coming_back) {
+  runtime rt;
+  peer_options options;
+  options.max_payload = 4 * 1024;
+  options.channel_window = 16 * 1024;
+  options.connection_window = 64 * 1024;  // 2000 requests of 1 KiB are 30 windows' worth
+  options.pending_bytes = 16 * 1024;
+  peer server{rt, options};
+  server.handle("echo", echo_handler());
+  peer client{rt, options};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  for (int i = 0; i < 2000; ++i) {
+    auto ch = client.open("echo");
+    BOOST_REQUIRE(ch.write(make_payload(1024), wait_limit));
+    BOOST_REQUIRE(ch.close_write());
+    auto reply = ch.read(wait_limit);
+    BOOST_REQUIRE_MESSAGE(reply.is_message(), "call " << i << ": " << reply.error().to_string());
+    BOOST_TEST(reply->size() == 1024u);
+    BOOST_REQUIRE(ch.read(wait_limit).is_end());
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

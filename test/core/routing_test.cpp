@@ -5,7 +5,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 #include "support.hpp"
 
@@ -55,6 +57,43 @@ BOOST_AUTO_TEST_CASE(round_robin_spreads_channels_evenly_over_three_servers) {
       BOOST_TEST(n <= 1050);
     }
   }
+}
+
+// Threads that open channels send them themselves: the ids they take must still leave the
+// connection in increasing order (the server refuses an OPEN that is not above the last one).
+BOOST_AUTO_TEST_CASE(channels_opened_on_many_threads_at_once_all_reach_their_handler) {
+  runtime rt;
+  peer server{rt};
+  server.handle("echo", echo_handler());
+  peer client{rt};
+  event_log events{client};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  BOOST_REQUIRE(events.wait_for(peer_event::kind::connected));
+  constexpr int threads = 4;
+  constexpr int per_thread = 250;
+  std::atomic<int> answered{0};
+  std::vector<std::string> failures(threads);
+  std::vector<std::thread> openers;
+  for (int t = 0; t < threads; ++t)
+    openers.emplace_back([&, t] {
+      std::vector<channel> mine;
+      for (int i = 0; i < per_thread; ++i) {
+        mine.push_back(client.open("echo"));
+        (void)mine.back().write(to_bytes(std::to_string(t) + "/" + std::to_string(i)));
+        (void)mine.back().close_write();  // the handler's thread is free once it answered
+      }
+      for (int i = 0; i < per_thread; ++i) {
+        auto r = mine[i].read(wait_limit);
+        if (!r.is_message()) {
+          failures[t] = r.error().to_string();
+          return;
+        }
+        if (to_string(*r) == std::to_string(t) + "/" + std::to_string(i)) ++answered;
+      }
+    });
+  for (auto& o : openers) o.join();
+  for (auto& f : failures) BOOST_TEST(f.empty(), f);
+  BOOST_TEST(answered.load() == threads * per_thread);
 }
 
 BOOST_AUTO_TEST_CASE(explicit_open_reaches_that_peer_and_unknown_peer_is_unavailable) {
