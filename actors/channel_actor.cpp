@@ -546,13 +546,14 @@ caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, chan
 
 caf::actor spawn_channel(channel_spawn_args args) {
   auto& system = *args.context->system;
-  return system.spawn<caf::hidden>(channel_actor, std::move(args), std::optional<attachment>{});
+  return system.spawn<caf::hidden + caf::lazy_init>(channel_actor, std::move(args),
+                                                    std::optional<attachment>{});
 }
 
 caf::actor spawn_accepted_channel(channel_spawn_args args, attachment where) {
   auto& system = *args.context->system;
-  return system.spawn<caf::hidden>(channel_actor, std::move(args),
-                                   std::optional<attachment>{std::move(where)});
+  return system.spawn<caf::hidden + caf::lazy_init>(channel_actor, std::move(args),
+                                                    std::optional<attachment>{std::move(where)});
 }
 
 }  // namespace duplex::detail

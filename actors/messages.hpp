@@ -35,8 +35,6 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
 // peer -> scheduler
-using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;
-using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;
 using next_atom = caf::atom_constant<caf::atom("next")>;
 // peer / handles -> channel
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
@@ -69,6 +67,10 @@ struct frame_batch {
   // The first DATA frame that took the remote beyond this peer's connection window when it
   // arrived (the transport thread checks them in order): the connection ends there.
   std::size_t window_exceeded_at = std::numeric_limits<std::size_t>::max();
+  // Parents of nested OPENs in the batch whose frames the transport thread now passes to the
+  // actors too (channel_lane::via_actors), so that none overtakes the OPEN: the peer actor
+  // releases each once it has taken the OPEN.
+  std::vector<std::uint64_t> parents_held;
 };
 
 using handler_ptr = std::shared_ptr<const channel_handler>;

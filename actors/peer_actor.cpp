@@ -71,6 +71,7 @@ struct peer_state {
   // Connection credit of the batch's DATA for channels that are gone, returned in one CREDIT
   // after the batch: a cancelled stream's in-flight DATA would otherwise cost a frame each.
   std::uint64_t dropped_credit = 0;
+  std::vector<std::uint64_t> parents_held;  // of the batch being routed (frame_batch)
   event_callback on_event;
   bool shut_down = false;
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
@@ -96,6 +97,7 @@ class peer_behavior {
           connect_failed(endpoint, std::move(reason));
         },
         [this](frames_atom, connection_id conn, frame_batch& batch) {
+          st_.parents_held = std::move(batch.parents_held);
           for (std::size_t i = 0; i < batch.frames.size(); ++i) {
             if (i == batch.window_exceeded_at) {
               if (!st_.shut_down && !st_.closed.count(conn))
@@ -386,6 +388,7 @@ class peer_behavior {
         if (lanes.opens_to_actor > 0) --lanes.opens_to_actor;
       }
       incoming_open(conn, info, f);
+      release_parent(conn, f.parent);
       return true;
     }
     caf::actor target;
@@ -418,6 +421,15 @@ class peer_behavior {
                         st_.buffer);
     send_frames(conn);
     return true;
+  }
+
+  // The transport thread held the parent's frames back for this nested OPEN (frame_batch).
+  void release_parent(connection_id conn, std::uint64_t parent) {
+    if (parent == 0) return;
+    auto it = std::find(st_.parents_held.begin(), st_.parents_held.end(), parent);
+    if (it == st_.parents_held.end()) return;
+    st_.parents_held.erase(it);
+    table().applied_via_actors(conn, parent, 1);
   }
 
   // Whether `id` was opened on this connection by either side (open or ended since).
@@ -480,7 +492,7 @@ class peer_behavior {
       table().set_preferred(h.peer_id, remote.connections.front());
     }
     if (remote.connections.size() == 1) {
-      self_->send(st_.scheduler, peer_up_atom::value, h.peer_id);
+      st_.context->rotation->add(h.peer_id);  // before `connected` is reported
       emit(peer_event::kind::connected, h.peer_id, {});
       flush_pending();
     }
@@ -527,7 +539,7 @@ class peer_behavior {
     }
     if (conns.empty()) {
       st_.remotes.erase(remote);
-      self_->send(st_.scheduler, peer_down_atom::value, info.remote_id);
+      st_.context->rotation->remove(info.remote_id);
       emit(peer_event::kind::disconnected, info.remote_id, reason);
     }
   }

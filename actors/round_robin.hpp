@@ -1,6 +1,6 @@
-// The scheduler's rotation over the remote peers that completed HELLO. The scheduler actor
-// owns who is in it (peer_up / peer_down arrive there in order); threads that open channels
-// themselves take their turn from it directly, so that an open needs no actor round trip.
+// The scheduler's rotation over the remote peers that completed HELLO. The peer actor changes
+// who is in it; the scheduler actor and threads that open channels themselves take turns from
+// it, so that an open needs no actor round trip.
 #pragma once
 
 #include <algorithm>

@@ -18,8 +18,6 @@ caf::behavior scheduler(caf::stateful_actor<scheduler_state>* self, std::string 
   self->state.owner = std::move(owner);
   self->state.rotation = std::move(rotation);
   return {
-      [self](peer_up_atom, const std::string& id) { self->state.rotation->add(id); },
-      [self](peer_down_atom, const std::string& id) { self->state.rotation->remove(id); },
       [self](next_atom) -> std::string { return self->state.rotation->pick(); },
   };
 }

@@ -1,7 +1,8 @@
-// The round-robin scheduler: picks the remote peer for each channel opened without a target,
-// among the peers that completed HELLO at that moment. Its rotation is shared (round_robin.hpp)
-// with threads that open channels themselves.
-//   (peer_up_atom, std::string id)    (peer_down_atom, std::string id)
+// The round-robin scheduler: picks the remote peer for each channel the peer actor sends
+// without a target, among the peers that completed HELLO at that moment. Its rotation
+// (round_robin.hpp) is shared with threads that open channels themselves and take their turn
+// from it directly; the peer actor adds a remote peer at HELLO, before it reports it connected,
+// and removes it when its last connection goes.
 //   (next_atom) -> std::string        the next ready peer, empty when none
 #pragma once
 

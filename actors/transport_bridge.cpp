@@ -87,7 +87,8 @@ class transport_bridge final : public transport_events {
     wakes_.clear();
     if (!frames.empty())
       caf::anon_send(peer_, frames_atom::value, conn,
-                     frame_batch{std::move(frames), window_exceeded_at});
+                     frame_batch{std::move(frames), window_exceeded_at, std::move(parents_held_)});
+    parents_held_.clear();
   }
   void on_connection_down(connection_id conn, duplex::error reason) override {
     // The peer actor forgets the connection's channels once it has failed them.
@@ -154,6 +155,7 @@ class transport_bridge final : public transport_events {
         // even before the peer actor has taken the OPEN (it drops the lane if it refuses).
         lanes.channels.try_emplace(f.channel);
         ++lanes.opens_to_actor;
+        if (f.parent != 0) hold_parent(lanes, f.parent);
         continue;
       }
       auto it = lanes.channels.find(f.channel);
@@ -216,6 +218,18 @@ class transport_bridge final : public transport_events {
          std::make_shared<channel_ref>(channel_ref{std::move(core), std::move(actor)}),
          std::move(handler)});
     return true;
+  }
+
+  // A nested OPEN goes to the peer actor: its parent's next frames follow it there, or the
+  // parent's end, applied here, could finish the parent before the child exists.
+  void hold_parent(connection_lanes& lanes, std::uint64_t parent) {
+    auto it = lanes.channels.find(parent);
+    if (it == lanes.channels.end()) return;
+    auto& lane = it->second;
+    if (lane.via_actors == 0)
+      if (auto* group = find_group(lane)) group->followed = true;
+    ++lane.via_actors;
+    parents_held_.push_back(parent);
   }
 
   candidates* find_group(const channel_lane& lane) {
@@ -308,6 +322,7 @@ class transport_bridge final : public transport_events {
   std::size_t exceeded_at_ = none;          // the frame beyond the connection window
   std::uint64_t applied_cost_ = 0;          // DATA cost of the frames applied here
   std::vector<handler_start> starts_;
+  std::vector<std::uint64_t> parents_held_;
 };
 
 }  // namespace
