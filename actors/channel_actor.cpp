@@ -13,6 +13,36 @@ constexpr std::int64_t unlimited_messages = std::int64_t{1} << 40;
 // Credit a writer may hold: far beyond any window, and far from overflowing.
 constexpr std::uint64_t max_credit = std::uint64_t{1} << 62;
 
+// Runs when a sent channel's actor exits. A channel that finished has released its lane
+// already; one whose actor ended otherwise (a reader's callback threw in it) still has it: the
+// lane goes, the connection credit its DATA held comes back, and the remote gets CANCEL.
+void release_abandoned_lane(peer_context& context, const std::shared_ptr<channel_core>& core,
+                            connection_id conn, std::uint64_t id) {
+  std::uint64_t held = 0;
+  {
+    auto lock = context.channels->lock();
+    auto* lanes = context.channels->find(conn);
+    if (!lanes) return;
+    auto it = lanes->channels.find(id);
+    if (it == lanes->channels.end() || it->second.core != core) return;
+    held = it->second.forwarded - it->second.returned;
+    --lanes->accepted;
+    lanes->channels.erase(it);
+  }
+  {
+    std::lock_guard<std::mutex> lock(core->receive_mutex);
+    core->received.direct = false;
+  }
+  std::string cancel;
+  wire::encode_status(frame_kind::cancel, id, {errc::cancelled, "the channel's actor stopped"},
+                      cancel);
+  context.net->send(conn, std::move(cancel));  // behind the channel's DATA already queued
+  if (held == 0) return;
+  std::string credit;
+  wire::encode_value(frame_kind::credit, 0, held, credit);
+  context.net->send_credit(conn, std::move(credit));
+}
+
 struct channel_state {
   channel_spawn_args args;
   // Where the channel lives once sent.
@@ -28,6 +58,10 @@ struct channel_state {
   // channel through their monitor on its actor: no list of them is kept.)
   std::vector<channel_ref_ptr> nested_waiting;
   bool finished = false;
+  // While the actor starts (lazy_init: inside its first message's handling), it does not
+  // finish: CAF would drop that message. It checks again with a message to itself.
+  bool starting = false;
+  bool check_after_start = false;
   bool quit_when_woken = false;  // finished with wake-ups in flight (see receive_state)
   std::string buffer;  // frames for the next transport send; moved out, so it keeps no capacity
   std::size_t buffer_cost = 0;  // credit the DATA frames in `buffer` cost
@@ -168,6 +202,10 @@ class channel_behavior {
   void attach(attachment where) {
     st_.attached = true;
     st_.where = std::move(where);
+    self_->attach_functor([context = st_.args.context, core = st_.args.core, conn = st_.where.conn,
+                           id = st_.where.channel_id](const caf::error&) {
+      release_abandoned_lane(*context, core, conn, id);
+    });
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
     if (st_.where.prepared) {
       // The opener readied the core (channel_opener.cpp): only this actor's state is left.
@@ -491,7 +529,12 @@ class channel_behavior {
   }
 
   void finish_if_done() {
-    if (st_.local_done && st_.args.core->remote_ended()) finish();
+    if (!st_.local_done || !st_.args.core->remote_ended()) return;
+    if (st_.starting) {
+      st_.check_after_start = true;
+      return;
+    }
+    finish();
   }
 
   void finish(duplex::error reason = {}) {
@@ -538,22 +581,37 @@ caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, chan
     });
   }
   auto behavior = self->state.behavior->make();
-  if (where) self->state.behavior->start_attached(std::move(*where));
+  if (where) {
+    self->state.channel.starting = true;
+    self->state.behavior->start_attached(std::move(*where));
+    self->state.channel.starting = false;
+    if (self->state.channel.check_after_start) self->send(self, out_atom::value);
+  }
   return behavior;
 }
 
 }  // namespace
 
-caf::actor spawn_channel(channel_spawn_args args) {
+namespace {
+
+// A channel actor starts at its first message (no scheduling job per spawn), except a nested
+// one: it must watch its parent from the start, even if no message ever reaches it.
+caf::actor spawn_channel_actor(channel_spawn_args args, std::optional<attachment> where) {
   auto& system = *args.context->system;
+  if (args.parent)
+    return system.spawn<caf::hidden>(channel_actor, std::move(args), std::move(where));
   return system.spawn<caf::hidden + caf::lazy_init>(channel_actor, std::move(args),
-                                                    std::optional<attachment>{});
+                                                    std::move(where));
+}
+
+}  // namespace
+
+caf::actor spawn_channel(channel_spawn_args args) {
+  return spawn_channel_actor(std::move(args), std::nullopt);
 }
 
 caf::actor spawn_accepted_channel(channel_spawn_args args, attachment where) {
-  auto& system = *args.context->system;
-  return system.spawn<caf::hidden + caf::lazy_init>(channel_actor, std::move(args),
-                                                    std::optional<attachment>{std::move(where)});
+  return spawn_channel_actor(std::move(args), std::move(where));
 }
 
 }  // namespace duplex::detail

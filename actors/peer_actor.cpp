@@ -308,10 +308,10 @@ class peer_behavior {
     table().opens_via_actor -= std::min(n, table().opens_via_actor);
   }
 
-  // Returns false when the connection was closed and the rest of the batch must be ignored.
-  // A channel actor ended. Normally it said `closed` first; if it ended before it learned its
-  // connection (cancelled while pending or while being sent), the remote is told here, and
-  // what its DATA held of the connection window is returned.
+  // A channel actor this actor monitors ended. Normally it released its lane itself when it
+  // finished; if it ended before it learned its connection (cancelled while pending or while
+  // being sent), the remote is told here, and what its DATA held of the connection window is
+  // returned.
   void channel_gone(const caf::actor_addr& actor) {
     auto pending =
         std::find_if(st_.pending.begin(), st_.pending.end(),
@@ -382,12 +382,14 @@ class peer_behavior {
       return false;
     }
     if (f.kind == frame_kind::open) {
+      incoming_open(conn, info, f);
       {
+        // Only now, with the id taken and the lane made: until then the transport thread
+        // accepts no OPEN of this connection itself.
         auto lock = table().lock();
         auto& lanes = table().find_or_add(conn);
         if (lanes.opens_to_actor > 0) --lanes.opens_to_actor;
       }
-      incoming_open(conn, info, f);
       release_parent(conn, f.parent);
       return true;
     }

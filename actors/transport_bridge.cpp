@@ -138,12 +138,14 @@ class transport_bridge final : public transport_events {
         const std::uint64_t cost = f.payload_size() + wire::data_frame_overhead;
         if (lanes.unreturned + lanes.unaccounted + data_cost + cost > connection_window_) {
           exceeded_at_ = i;
+          lanes.closed = true;  // the peer actor ends it: later batches go there too
           break;
         }
         data_cost += cost;
       }
       if (f.channel == 0 || f.kind == frame_kind::hello || f.kind == frame_kind::bye) {
         after_connection_frame = true;
+        if (f.kind == frame_kind::bye) lanes.closed = true;  // the rest goes to the peer actor
         continue;
       }
       if (f.kind == frame_kind::open) {

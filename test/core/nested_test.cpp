@@ -2,6 +2,8 @@
 // and close with their parent.
 #include <boost/test/unit_test.hpp>
 
+#include <future>
+
 #include "support.hpp"
 
 using namespace duplex;
@@ -86,6 +88,26 @@ BOOST_AUTO_TEST_CASE(nested_channels_close_with_their_parent) {
   auto saw = inner_saw.get_future();
   BOOST_REQUIRE((saw.wait_for(wait_limit) == std::future_status::ready));
   BOOST_TEST(saw.get() == errc::cancelled);
+}
+
+// A channel opened inside one that has already finished must end, not wait forever: nothing may
+// ever reach it, yet it learns that its parent is gone.
+BOOST_AUTO_TEST_CASE(nested_channel_opened_in_a_finished_parent_ends_cancelled) {
+  runtime rt;
+  peer server{rt};
+  server.handle("echo", echo_handler());
+  peer client{rt};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  auto parent = client.open("echo");
+  BOOST_REQUIRE(parent.close_write());
+  BOOST_REQUIRE(parent.read(wait_limit).is_end());
+  std::promise<void> finished;
+  parent.on_finish([&](const error&) { finished.set_value(); });
+  BOOST_REQUIRE((finished.get_future().wait_for(wait_limit) == std::future_status::ready));
+  auto inner = parent.open("echo");
+  auto r = inner.read(wait_limit);
+  BOOST_REQUIRE(r.is_error());
+  BOOST_TEST(r.error().code == errc::cancelled, r.error().to_string());
 }
 
 BOOST_AUTO_TEST_CASE(nested_channel_opened_before_the_parent_is_sent_waits_for_it) {
