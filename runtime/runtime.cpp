@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "runtime/quiet_scheduler.hpp"
 #include "runtime/runtime_state.hpp"
 
 namespace duplex {
@@ -28,6 +29,8 @@ void runtime::configure(caf::actor_system_config& config, const runtime_options&
   // rest of one, on every hop of every round trip. Skipping the sleeping phase blocks an idle
   // worker after the spin and wakes it on enqueue: latency without busy polling.
   config.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  // Channel actors are short-lived; their exits need not wake CAF's clock thread.
+  detail::use_quiet_scheduler(config);
   // Errors of remote calls reach actor code as caf::error in this category (rpc/actors.hpp).
   config.add_error_category(caf::atom("duplex"),
                             [](std::uint8_t code, caf::atom_value, const caf::message& context) {

@@ -38,9 +38,10 @@ class runtime {
   const runtime_options& options() const;
 
   // Applies Duplex's defaults to a configuration the application will start its own system
-  // from: the scheduler's threads, and idle workers that block (woken by the next message)
-  // instead of polling with sleeps, which would add tens of microseconds to every hand-off.
-  // Optional: Duplex needs no registered types.
+  // from: the scheduler's threads, idle workers that block (woken by the next message)
+  // instead of polling with sleeps, which would add tens of microseconds to every hand-off,
+  // and a scheduler whose clock thread is woken only by actors that use timeouts (CAF's wakes
+  // it whenever any actor exits). Optional: Duplex needs no registered types.
   static void configure(caf::actor_system_config& config, const runtime_options& options = {});
 
   detail::runtime_state& state() { return *state_; }

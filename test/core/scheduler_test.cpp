@@ -1,0 +1,101 @@
+// The actor system a runtime makes: CAF's timeouts and delayed messages work as before, and
+// actors that never set a timeout exit without waking the clock thread.
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support.hpp"
+
+using namespace duplex;
+using namespace duplex::testing;
+
+namespace {
+
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+// Context switches so far of this process's thread named `name` (-1: no such thread).
+long switches_of_thread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) continue;
+    std::ifstream status(task.path() / "status");
+    long total = 0;
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        total += std::stol(line.substr(line.find(':') + 1));
+    return total;
+  }
+  return -1;
+}
+
+// Spawns `n` actors that each run `body` once and exit, and waits until all have exited.
+template <class Body>
+void spawn_and_await(caf::actor_system& system, int n, Body body) {
+  caf::scoped_actor self{system};
+  for (int i = 0; i < n; ++i) {
+    auto worker = system.spawn(body);
+    self->monitor(worker);
+  }
+  for (int i = 0; i < n; ++i)
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(wait_limit) >> [] { BOOST_FAIL("an actor did not exit"); });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(scheduler)
+
+BOOST_AUTO_TEST_CASE(receive_timeouts_request_timeouts_and_delayed_messages_still_fire) {
+  runtime rt;
+  auto& system = rt.system();
+  caf::scoped_actor self{system};
+  // A behavior's timeout.
+  auto idle = system.spawn([](caf::event_based_actor* me) -> caf::behavior {
+    return {caf::after(std::chrono::milliseconds(20)) >> [me] { me->quit(); }};
+  });
+  self->monitor(idle);
+  bool exited = false;
+  self->receive([&](const caf::down_msg&) { exited = true; }, caf::after(wait_limit) >> [] {});
+  BOOST_TEST(exited);
+  // A request's timeout, to an actor that never answers.
+  auto silent = system.spawn([]() -> caf::behavior {
+    return {[](ping_atom) { return caf::delegated<void>(); }};  // nobody will answer
+  });
+  bool timed_out = false;
+  self->request(silent, std::chrono::milliseconds(20), ping_atom::value)
+      .receive([] {}, [&](caf::error& e) { timed_out = e == caf::sec::request_timeout; });
+  BOOST_TEST(timed_out);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  // A delayed message.
+  self->delayed_send(self, std::chrono::milliseconds(20), ping_atom::value);
+  bool delivered = false;
+  self->receive([&](ping_atom) { delivered = true; }, caf::after(wait_limit) >> [] {});
+  BOOST_TEST(delivered);
+}
+
+BOOST_AUTO_TEST_CASE(actors_exiting_without_timeouts_leave_the_clock_thread_asleep) {
+  runtime rt;
+  auto& system = rt.system();
+  const long before = switches_of_thread("duplex-clock");
+  BOOST_REQUIRE(before >= 0);
+  spawn_and_await(system, 500, [] {});  // each exits at once
+  const long after_quiet = switches_of_thread("duplex-clock");
+  // A few for the thread's own start; CAF's clock woke twice per exiting actor.
+  BOOST_TEST(after_quiet - before < 20);
+  // The measure can see wake-ups: an actor that sets a timeout wakes the clock thread (one at
+  // a time, so that the clock cannot take several in one wake-up).
+  for (int i = 0; i < 20; ++i)
+    spawn_and_await(system, 1, [](caf::event_based_actor* me) -> caf::behavior {
+      me->send(me, ping_atom::value);
+      return {[me](ping_atom) { me->quit(); }, caf::after(std::chrono::seconds(3600)) >> [] {}};
+    });
+  BOOST_TEST(switches_of_thread("duplex-clock") - after_quiet >= 10);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
