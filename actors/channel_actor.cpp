@@ -162,7 +162,10 @@ class channel_behavior {
  private:
   // False for an atom the channel does not know (the actor face is public).
   bool on_signal(caf::atom_value signal) {
-    if (signal == out_atom::value) {
+    if (signal == out_atom::value && st_.finished) {
+      // Started after the thread that completed the channel finished it (channel_finish.hpp).
+      quit_once_woken();
+    } else if (signal == out_atom::value) {
       for (auto& op : st_.args.core->gate.take_outbox()) {
         if (st_.local_done && op.what != outbound_op::kind::close) continue;
         st_.queued.push_back(std::move(op));
@@ -200,6 +203,7 @@ class channel_behavior {
   }
 
   void attach(attachment where) {
+    if (st_.finished) return;
     st_.attached = true;
     st_.where = std::move(where);
     self_->attach_functor([context = st_.args.context, core = st_.args.core, conn = st_.where.conn,
@@ -236,7 +240,8 @@ class channel_behavior {
     flush();
     if (!st_.local_done && !st_.finished)
       st_.args.core->gate.open_direct({st_.args.context->net, st_.where.conn, st_.where.channel_id,
-                                       st_.where.remote_max_payload});
+                                       st_.where.remote_max_payload, st_.args.context->channels,
+                                       connection_credit_threshold()});
   }
 
   void send_buffer() {
@@ -547,6 +552,11 @@ class channel_behavior {
       send_connection_credit(st_.args.context->channels->release(
           st_.where.conn, st_.where.channel_id, connection_credit_threshold()));
     st_.args.core->finished.fire(std::move(reason));
+    quit_once_woken();
+  }
+
+  // Readers' callbacks still on their way here keep the actor alive (see receive_state).
+  void quit_once_woken() {
     {
       auto& core = *st_.args.core;
       std::lock_guard<std::mutex> lock(core.receive_mutex);
@@ -581,6 +591,22 @@ caf::behavior channel_actor(caf::stateful_actor<channel_actor_state>* self, chan
     });
   }
   auto behavior = self->state.behavior->make();
+  bool finished_without_actor;
+  {
+    auto& core = *self->state.channel.args.core;
+    std::lock_guard<std::mutex> lock(core.receive_mutex);
+    core.received.actor_started = true;
+    finished_without_actor = core.received.finished_without_actor;
+  }
+  if (finished_without_actor) {
+    // The channel finished without this actor (channel_finish.hpp): it handles the message
+    // that started it as a finished channel would (a late subscriber still gets what arrived),
+    // then quits.
+    self->state.channel.finished = true;
+    self->state.channel.local_done = true;
+    self->send(self, out_atom::value);
+    return behavior;
+  }
   if (where) {
     self->state.channel.starting = true;
     self->state.behavior->start_attached(std::move(*where));

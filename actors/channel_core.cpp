@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "actors/channel_finish.hpp"
+#include "actors/channel_table.hpp"
 #include "actors/messages.hpp"
 
 namespace duplex::detail {
@@ -51,8 +53,10 @@ bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
   // The peer's context, which every handle holds, keeps the transport alive after reset().
   transport* net = direct_->net.get();
   const auto conn = direct_->conn;
+  std::optional<direct_route> route;
   if (op.what == kind::end || op.what == kind::error) {
     direct_done_.ended = true;
+    route = std::move(direct_);
     direct_.reset();
   }
   constexpr std::size_t copy_limit = 4096;
@@ -61,8 +65,18 @@ bool write_gate::send_direct(const outbound_op& op, const caf::actor& target) {
   else
     net->send(conn, std::move(frame), op.cost());
   // Under the gate's lock, after `ended` was recorded: if the remote's end is not there yet,
-  // the actor, woken by it, finds this one with take_direct().
-  if (direct_done_.ended && core_->remote_ended()) caf::anon_send(target, out_atom::value);
+  // whoever applies it finishes the channel (the transport thread, or the actor, which finds
+  // this end with take_direct()).
+  if (route) {
+    std::lock_guard<std::mutex> lock(core_->receive_mutex);
+    core_->received.local_ended_directly = true;
+    if (core_->received.ended) {
+      if (core_->claim_finish_locked())
+        claimed_ = std::move(route);
+      else
+        caf::anon_send(target, out_atom::value);
+    }
+  }
   return true;
 }
 
@@ -122,6 +136,8 @@ write_gate::submission write_gate::submit(outbound_op op, completion done, const
   if (waiting_.empty() && fits(op)) {
     dispatch(std::move(op), target);
     if (ends_stream) write_closed_ = true;
+    lock.unlock();
+    finish_claimed();
     return {outcome::sent, 0, {}};
   }
   if (!may_wait)
@@ -159,7 +175,19 @@ void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::act
       if (next.done) completed.push_back(std::move(next.done));
     }
   }
+  finish_claimed();
   for (auto& done : completed) done(result<void>{});
+}
+
+void write_gate::finish_claimed() {
+  std::optional<direct_route> route;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    route = std::exchange(claimed_, std::nullopt);
+  }
+  if (!route) return;
+  finish_without_actor(*core_, *route->table, *route->net, route->conn, route->channel_id,
+                       route->connection_credit_threshold);
 }
 
 void write_gate::fail(duplex::error reason) {
@@ -246,6 +274,29 @@ std::size_t channel_core::note_consumed(const read_result& item) {
   return consumed.exchange(0, std::memory_order_relaxed);
 }
 
+void channel_core::consume(const read_result& item, const caf::actor& actor) {
+  const auto credit = note_consumed(item);
+  if (credit == 0) return;
+  std::optional<direct_route> route;
+  {
+    std::lock_guard<std::mutex> lock(receive_mutex);
+    // Finished without its actor: its lane's connection credit went back in full.
+    if (received.finished_without_actor) return;
+    // The remote writes no more: only the connection's window needs the bytes back.
+    if (!item.is_message()) route = home;
+  }
+  if (!route) {
+    caf::anon_send(actor, credit_atom::value, std::uint64_t{credit});
+    return;
+  }
+  auto back = route->table->consumed(route->conn, route->channel_id, credit,
+                                     route->connection_credit_threshold);
+  if (back == 0) return;
+  std::string frame;
+  wire::encode_value(wire::frame_kind::credit, 0, back, frame);
+  route->net->send_credit(route->conn, std::move(frame));
+}
+
 channel_core::nested_queue& channel_core::nested() {
   std::lock_guard<std::mutex> lock(meta_mutex);
   if (!nested_) {
@@ -264,14 +315,32 @@ void channel_core::close_nested() {
   queue.close(nullptr);  // runs waiting readers' callbacks: not under meta_mutex
 }
 
+bool channel_core::claim_finish_locked() {
+  auto& r = received;
+  if (!r.ended || !r.local_ended_directly || r.actor_started || r.wakes_in_flight > 0 ||
+      r.actor_reader || r.finished_without_actor || finished.watched())
+    return false;
+  r.finished_without_actor = true;
+  return true;
+}
+
+bool finish_signal::watched() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !watchers_.empty();
+}
+
 void finish_signal::fire(duplex::error reason) {
   std::vector<watcher> to_run;
+  std::vector<watcher> failure_watchers;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (reason_) return;
     reason_ = std::make_unique<duplex::error>(reason);
     to_run.swap(watchers_);
+    failure_watchers.swap(failure_watchers_);
   }
+  if (!reason.ok())
+    for (auto& w : failure_watchers) w(reason);
   for (auto& w : to_run) w(reason);
 }
 
@@ -284,6 +353,17 @@ void finish_signal::watch(watcher w) {
   auto reason = *reason_;
   lock.unlock();
   w(reason);
+}
+
+void finish_signal::watch_failure(watcher w) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!reason_) {
+    failure_watchers_.push_back(std::move(w));
+    return;
+  }
+  auto reason = *reason_;
+  lock.unlock();
+  if (!reason.ok()) w(reason);
 }
 
 }  // namespace duplex::detail

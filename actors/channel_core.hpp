@@ -22,6 +22,7 @@
 namespace duplex::detail {
 
 struct channel_core;
+class channel_table;
 
 // One operation on this side's stream, in the order the application issued it.
 struct outbound_op {
@@ -41,6 +42,9 @@ struct direct_route {
   connection_id conn = 0;
   std::uint64_t channel_id = 0;
   std::size_t remote_max_payload = 0;
+  // For a writer whose END finishes the channel (channel_core::claim_finish_locked).
+  std::shared_ptr<channel_table> table;
+  std::uint64_t connection_credit_threshold = 0;
 };
 
 // Holds writers to the credit the actor grants (bytes and messages), in FIFO order.
@@ -54,8 +58,9 @@ struct direct_route {
 // empty, nothing taken and not yet sent) are encoded and handed to the transport by the
 // writer's own thread, under the gate's lock, so that order holds and a write costs no actor
 // hand-off. The actor learns what they did from take_direct(); an END or ERROR closes the
-// route, and wakes the actor if the remote's stream has ended too (the channel is finished);
-// otherwise the actor takes it when the remote's end reaches it.
+// route. If the remote's stream has ended too, the channel is complete: the writer finishes it
+// itself when the actor never ran (channel_core::claim_finish_locked), else wakes the actor;
+// otherwise whoever applies the remote's end does.
 class write_gate {
  public:
   using completion = std::function<void(result<void>)>;
@@ -66,7 +71,7 @@ class write_gate {
     duplex::error err;
   };
 
-  write_gate(const channel_core* core, std::int64_t bytes, std::int64_t messages)
+  write_gate(channel_core* core, std::int64_t bytes, std::int64_t messages)
       : core_(core), bytes_(bytes), messages_(messages) {}
 
   // may_wait=false: fail with resource_exhausted instead of queueing.
@@ -86,6 +91,8 @@ class write_gate {
   // For the actor: writers may send DATA themselves (see above) until close_direct().
   void open_direct(direct_route route);
   void close_direct();
+  // The writer's END finished the channel (see above): what it must do after the gate's lock.
+  void finish_claimed();
   // For the actor: what direct writes did since the last call.
   struct direct_report {
     std::int64_t cost = 0;  // credit their DATA used
@@ -103,7 +110,7 @@ class write_gate {
   void dispatch(outbound_op op, const caf::actor& target);
   bool send_direct(const outbound_op& op, const caf::actor& target);
 
-  const channel_core* core_;  // the gate's own channel: has the remote's stream ended?
+  channel_core* core_;  // the gate's own channel: has the remote's stream ended?
   std::mutex mutex_;
   std::int64_t bytes_;
   std::int64_t messages_;
@@ -111,6 +118,7 @@ class write_gate {
   std::vector<outbound_op> outbox_;  // dispatched, not yet taken by the actor
   bool actor_holds_ops_ = false;     // taken by the actor, not all sent yet
   std::optional<direct_route> direct_;
+  std::optional<direct_route> claimed_;  // set by send_direct, taken by finish_claimed
   direct_report direct_done_;
   std::uint64_t last_ticket_ = 0;
   std::unique_ptr<duplex::error> failed_;  // a pointer keeps an open channel small
@@ -127,11 +135,16 @@ class finish_signal {
   // Runs `w` now, on this thread, if the channel has finished; otherwise on the thread that
   // finishes it.
   void watch(watcher w);
+  // As watch(), for a watcher that cares only about a channel that did not finish ok: it is
+  // dropped without a call when the channel finishes ok.
+  void watch_failure(watcher w);
+  bool watched();  // a watcher of every outcome waits
 
  private:
   std::mutex mutex_;
   std::unique_ptr<duplex::error> reason_;  // set once; a pointer keeps an open channel small
   std::vector<watcher> watchers_;
+  std::vector<watcher> failure_watchers_;
 };
 
 struct channel_ref;
@@ -151,6 +164,11 @@ struct receive_state {
   // cleared once an actor reads the channel (subscribe) or the stream is over.
   bool direct = false;
   bool actor_reader = false;  // an actor subscribed: this side's actor applies every frame
+  // A channel whose actor never ran is finished by the thread that completes it (see
+  // channel_core::claim_finish_locked); its actor, if it ever starts, starts finished.
+  bool local_ended_directly = false;  // this side's END or ERROR went out by the direct route
+  bool actor_started = false;
+  bool finished_without_actor = false;
   // Wake-ups the transport thread sent the channel's actor that it has not handled yet: the
   // actor stays alive for them, since they carry readers' callbacks.
   std::uint32_t wakes_in_flight = 0;
@@ -224,6 +242,15 @@ struct channel_core {
     std::lock_guard<std::mutex> lock(receive_mutex);
     return received.ended;
   }
+  // Under receive_mutex, by the thread that ended the second of the two streams directly:
+  // true if that thread is to finish the channel itself (finish_without_actor), which it may
+  // when the channel's actor never ran and nothing waits for it (no wake-up in flight, no
+  // reading actor, no on_finish watcher); false: the actor finishes it, as it always did.
+  bool claim_finish_locked();
+  bool finished_without_actor() const {
+    std::lock_guard<std::mutex> lock(receive_mutex);
+    return received.finished_without_actor;
+  }
   std::atomic<std::size_t> consumed{0};  // bytes read but not yet returned as credit
   const std::size_t credit_threshold;
   const std::size_t max_payload;
@@ -236,6 +263,13 @@ struct channel_core {
 
   // Returns credit to hand back to the remote now (0: not yet worth a CREDIT frame).
   std::size_t note_consumed(const read_result& item);
+  // For a reader, with what it took from the inbox: hands consumed bytes back as credit when
+  // due, through `actor` (which reopens the channel's window), or, once the remote's stream is
+  // over, as connection credit straight from this thread (see `home`).
+  void consume(const read_result& item, const caf::actor& actor);
+  // Where a channel made already attached lives (channel_opener.cpp), under receive_mutex:
+  // what a reader needs to return connection credit without the channel's actor.
+  std::optional<direct_route> home;
 
   // Channels the remote opened inside this one, for accept_nested(); nullptr as terminal.
   // Made on first use (under meta_mutex): most channels never have nested ones.

@@ -14,20 +14,25 @@ constexpr std::int64_t unlimited_messages = std::int64_t{1} << 40;
 
 void prepare_attached(channel_core& core, const attachment& where, const peer_context& context,
                       const caf::actor& actor) {
+  const auto& options = context.options;
+  direct_route route{
+      context.net,      where.conn,
+      where.channel_id, where.remote_max_payload,
+      context.channels, credit_return_threshold(options.connection_window, options.max_payload)};
   {
     std::lock_guard<std::mutex> lock(core.receive_mutex);
     core.received.direct = !core.received.ended && !core.received.actor_reader;
+    core.home = route;
   }
   {
     std::lock_guard<std::mutex> lock(core.meta_mutex);
     core.meta.remote_peer_id = where.remote_peer_id;
     core.meta.remote_key = where.remote_key;
   }
-  const auto& options = context.options;
   core.gate.grant(static_cast<std::int64_t>(where.remote_window) -
                       static_cast<std::int64_t>(options.pending_bytes),
                   unlimited_messages - static_cast<std::int64_t>(options.pending_messages), actor);
-  core.gate.open_direct({context.net, where.conn, where.channel_id, where.remote_max_payload});
+  core.gate.open_direct(std::move(route));
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/channel_actor.hpp"
+#include "actors/channel_finish.hpp"
 #include "actors/channel_opener.hpp"
 #include "actors/messages.hpp"
 
@@ -58,6 +59,19 @@ class transport_bridge final : public transport_events {
     {
       auto lock = channels_->lock();
       route(conn, channels_->find_or_add(conn), frames);
+    }
+    // Channels whose remote end completed them here, their actors never having run.
+    if (!finishes_.empty()) {
+      if (auto context = context_.lock()) {
+        const auto threshold =
+            credit_return_threshold(connection_window_, context->options.max_payload);
+        for (auto& done : finishes_)
+          finish_without_actor(*done.core, *channels_, *context->net, conn, done.channel,
+                               threshold);
+      }
+      finishes_.clear();
+      // A released lane may have held a channel actor's last reference: see below.
+      caf::logger::set_current_actor_system(nullptr);
     }
     // Handlers of channels accepted here start with the batch's messages already in their
     // inboxes.
@@ -112,6 +126,10 @@ class transport_bridge final : public transport_events {
     deferred_calls calls;
     bool remote_ended;
   };
+  struct finish {
+    std::shared_ptr<channel_core> core;
+    std::uint64_t channel;
+  };
   struct handler_start {
     std::shared_ptr<peer_context> context;
     channel_ref_ptr channel;
@@ -124,7 +142,6 @@ class transport_bridge final : public transport_events {
     if (lanes.closed) return;
     next_.assign(frames.size(), none);
     groups_.clear();
-    fresh_.clear();
     exceeded_at_ = none;
     applied_cost_ = 0;
     std::uint64_t data_cost = 0;  // of the batch's DATA so far
@@ -214,7 +231,6 @@ class transport_bridge final : public transport_events {
     lane.actor = actor;
     lane.core = core;
     ++lanes.accepted;
-    fresh_.push_back(&lane);
     starts_.push_back(
         {std::move(context),
          std::make_shared<channel_ref>(channel_ref{std::move(core), std::move(actor)}),
@@ -301,10 +317,13 @@ class transport_bridge final : public transport_events {
     if (ended)
       core.inbox.close(end_status.ok() ? read_result::end() : read_result::failure(end_status),
                        &calls);
-    // A channel accepted in this batch needs no word of its stream's end: nobody has written
-    // its other side yet, and its actor checks the remote's end when that side ends.
-    const bool fresh = std::find(fresh_.begin(), fresh_.end(), &lane) != fresh_.end();
-    if (!calls.empty() || (ended && !fresh)) {
+    // The remote's end: a channel whose other side ended by direct writes, and whose actor
+    // never ran, is finished here (after the table's lock). An actor that never ran needs no
+    // word of it while this side is open: whoever ends this side checks the remote's end.
+    const auto& r = core.received;
+    if (ended && calls.empty() && core.claim_finish_locked()) {
+      finishes_.push_back({lane.core, frames[group.first].channel});
+    } else if (!calls.empty() || (ended && (r.actor_started || r.local_ended_directly))) {
       ++core.received.wakes_in_flight;
       wakes_.push_back({lane.actor, std::move(calls), ended});
     }
@@ -320,10 +339,10 @@ class transport_bridge final : public transport_events {
   std::vector<candidates> groups_;
   std::vector<inbox_item> arrived_;
   std::vector<wake> wakes_;
-  std::vector<const channel_lane*> fresh_;  // lanes of channels accepted in this batch
-  std::size_t exceeded_at_ = none;          // the frame beyond the connection window
-  std::uint64_t applied_cost_ = 0;          // DATA cost of the frames applied here
+  std::size_t exceeded_at_ = none;  // the frame beyond the connection window
+  std::uint64_t applied_cost_ = 0;  // DATA cost of the frames applied here
   std::vector<handler_start> starts_;
+  std::vector<finish> finishes_;  // channels to finish once the table's lock is let go
   std::vector<std::uint64_t> parents_held_;
 };
 

@@ -94,13 +94,24 @@ error timed_out(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+namespace {
+
+// A channel finished without its actor (actors/channel_finish.hpp) has nothing for it to do:
+// a message would only start it to quit.
+void tell_actor(const detail::channel_link& link, caf::atom_value signal) {
+  if (link.core->finished_without_actor()) return;
+  caf::anon_send(link.actor, signal);
+}
+
+}  // namespace
+
 channel::channel() noexcept = default;
 channel::channel(std::unique_ptr<detail::channel_link> link) : link_(std::move(link)) {}
 channel::channel(channel&&) noexcept = default;
 
 channel& channel::operator=(channel&& other) noexcept {
   if (this != &other) {
-    if (link_) caf::anon_send(link_->actor, detail::dropped_atom::value);
+    if (link_) tell_actor(*link_, detail::dropped_atom::value);
     link_ = std::move(other.link_);
   }
   return *this;
@@ -110,7 +121,7 @@ channel::~channel() {
   if (!link_) return;
   // A handler that threw: the handler pool reports `unknown` instead of a plain cancel.
   if (std::uncaught_exceptions() > 0 && link_->core->in_handler) return;
-  caf::anon_send(link_->actor, detail::dropped_atom::value);
+  tell_actor(*link_, detail::dropped_atom::value);
 }
 
 result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
@@ -221,6 +232,11 @@ void channel::close() {
   (void)submit_control(link_.get(), std::move(op));
 }
 
+void detail::channel_access::on_failure(channel& ch, std::function<void(const error&)> callback) {
+  if (!ch.link_) return;
+  ch.link_->core->finished.watch_failure(std::move(callback));
+}
+
 void channel::on_finish(std::function<void(const error&)> callback) {
   if (!link_) {
     callback(error{errc::failed_precondition, "empty channel handle"});
@@ -235,7 +251,7 @@ void channel::cancel() {
   // Wake local readers and writers now; the actor tells the remote.
   link_->core->inbox.abort(read_result::failure(reason));
   link_->core->gate.fail(reason);
-  caf::anon_send(link_->actor, cancel_atom::value);
+  tell_actor(*link_, cancel_atom::value);
 }
 
 std::optional<read_result> detail::channel_access::read_or_time_out(
@@ -246,8 +262,7 @@ std::optional<read_result> detail::channel_access::read_or_time_out(
   if (!next) next = core.inbox.pop(deadline_after(timeout));
   if (!next) return std::nullopt;
   auto item = std::move(*next).take();
-  if (auto credit = core.note_consumed(item))
-    caf::anon_send(ch.link_->actor, detail::credit_atom::value, std::uint64_t{credit});
+  core.consume(item, ch.link_->actor);
   return item;
 }
 
@@ -263,8 +278,7 @@ std::optional<read_result> channel::try_read() {
   auto next = core.inbox.try_pop();
   if (!next) return std::nullopt;
   auto item = std::move(*next).take();
-  if (auto credit = core.note_consumed(item))
-    caf::anon_send(link_->actor, detail::credit_atom::value, std::uint64_t{credit});
+  core.consume(item, link_->actor);
   return item;
 }
 
@@ -308,8 +322,7 @@ void channel::read_async(std::function<void(read_result)> callback) {
   run_trampolined([core, actor, callback = std::move(callback)]() mutable {
     core->inbox.pop_async([core, actor, callback = std::move(callback)](detail::inbox_item next) {
       auto item = std::move(next).take();
-      if (auto credit = core->note_consumed(item))
-        caf::anon_send(actor, detail::credit_atom::value, std::uint64_t{credit});
+      core->consume(item, actor);
       callback(std::move(item));
     });
   });

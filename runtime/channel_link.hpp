@@ -36,6 +36,9 @@ struct channel_access {
   // deadline_exceeded result, which a stream may also end with.
   static std::optional<read_result> read_or_time_out(channel& ch,
                                                      std::chrono::milliseconds timeout);
+  // channel::on_finish() for a callback that ignores a channel that finished ok: unlike
+  // on_finish(), it leaves a call's channel free to finish without its actor.
+  static void on_failure(channel& ch, std::function<void(const error&)> callback);
 };
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "runtime/channel_link.hpp"
 #include "runtime/peer_state.hpp"
 #include "runtime/rpc/rpc_state.hpp"
 #include "runtime/rpc/wire_headers.hpp"
@@ -218,8 +219,8 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
       scope->ch = &st->ch;
     }
     std::weak_ptr<call_scope> weak = scope;
-    st->ch.on_finish([weak](const error& reason) {
-      if (reason.ok()) return;
+    // Only a failure matters here: a channel that finishes ok then needs no actor to do it.
+    duplex::detail::channel_access::on_failure(st->ch, [weak](const error& reason) {
       if (auto s = weak.lock()) s->cancel(reason);
     });
     deadline_timer::id expiry = 0;
