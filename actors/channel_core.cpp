@@ -175,7 +175,8 @@ void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::act
       if (next.done) completed.push_back(std::move(next.done));
     }
   }
-  finish_claimed();
+  // No claim here: the actor grants after it started, and prepare_attached before the direct
+  // route opens (under the table's lock, which finishing takes).
   for (auto& done : completed) done(result<void>{});
 }
 
@@ -186,7 +187,7 @@ void write_gate::finish_claimed() {
     route = std::exchange(claimed_, std::nullopt);
   }
   if (!route) return;
-  finish_without_actor(*core_, *route->table, *route->net, route->conn, route->channel_id,
+  finish_without_actor(*core_, *route->table, route->net.get(), route->conn, route->channel_id,
                        route->connection_credit_threshold);
 }
 
@@ -283,7 +284,7 @@ void channel_core::consume(const read_result& item, const caf::actor& actor) {
     // Finished without its actor: its lane's connection credit went back in full.
     if (received.finished_without_actor) return;
     // The remote writes no more: only the connection's window needs the bytes back.
-    if (!item.is_message()) route = home;
+    if (!item.is_message() || received.ended) route = home;
   }
   if (!route) {
     caf::anon_send(actor, credit_atom::value, std::uint64_t{credit});
@@ -317,11 +318,23 @@ void channel_core::close_nested() {
 
 bool channel_core::claim_finish_locked() {
   auto& r = received;
-  if (!r.ended || !r.local_ended_directly || r.actor_started || r.wakes_in_flight > 0 ||
-      r.actor_reader || r.finished_without_actor || finished.watched())
+  if (!r.ended || !r.local_ended_directly || r.actor_started || r.actor_needed ||
+      r.wakes_in_flight > 0 || r.actor_reader || r.finished_without_actor || finished.watched())
     return false;
+  {
+    // Someone waits for nested channels (accept_async callbacks run where it closes).
+    std::lock_guard<std::mutex> lock(meta_mutex);
+    if (nested_) return false;
+  }
   r.finished_without_actor = true;
+  // Reported now, with no watcher to run: one set from here on runs on its own thread.
+  finished.fire({});
   return true;
+}
+
+void channel_core::actor_needed() {
+  std::lock_guard<std::mutex> lock(receive_mutex);
+  received.actor_needed = true;
 }
 
 bool finish_signal::watched() {

@@ -168,6 +168,7 @@ struct receive_state {
   // channel_core::claim_finish_locked); its actor, if it ever starts, starts finished.
   bool local_ended_directly = false;  // this side's END or ERROR went out by the direct route
   bool actor_started = false;
+  bool actor_needed = false;  // something was sent to the actor that it must handle (cancel)
   bool finished_without_actor = false;
   // Wake-ups the transport thread sent the channel's actor that it has not handled yet: the
   // actor stays alive for them, since they carry readers' callbacks.
@@ -244,9 +245,13 @@ struct channel_core {
   }
   // Under receive_mutex, by the thread that ended the second of the two streams directly:
   // true if that thread is to finish the channel itself (finish_without_actor), which it may
-  // when the channel's actor never ran and nothing waits for it (no wake-up in flight, no
-  // reading actor, no on_finish watcher); false: the actor finishes it, as it always did.
+  // when the channel's actor never ran and nothing waits for it (no message for it, no wake-up
+  // in flight, no reading actor, no on_finish watcher, no nested-channel reader); false: the
+  // actor finishes it, as it always did. The finish is reported (ok) here.
   bool claim_finish_locked();
+  // Before sending the channel's actor something it must act on (cancel, drop, a handler's
+  // failure, the actor face): the channel then finishes through the actor.
+  void actor_needed();
   bool finished_without_actor() const {
     std::lock_guard<std::mutex> lock(receive_mutex);
     return received.finished_without_actor;

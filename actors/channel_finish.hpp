@@ -10,10 +10,10 @@
 
 namespace duplex::detail {
 
-// For the thread whose claim_finish_locked() succeeded, after it let go of every lock: nested
-// channels' queue closed, writes refused from here, the channel's lane released with the
-// connection credit it held, and the finish reported (ok) to watchers and readers.
-void finish_without_actor(channel_core& core, channel_table& table, transport& net,
+// For the thread whose claim_finish_locked() succeeded (which reported the finish), after it
+// let go of every lock: nested channels' queue closed, writes refused from here, the channel's
+// lane released with the connection credit it held (sent on `net`, unless it is gone).
+void finish_without_actor(channel_core& core, channel_table& table, transport* net,
                           connection_id conn, std::uint64_t channel,
                           std::uint64_t connection_credit_threshold);
 

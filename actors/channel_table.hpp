@@ -4,6 +4,8 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/weak_intrusive_ptr.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/channel_core.hpp"
 #include "duplex/peer.hpp"
@@ -134,6 +137,36 @@ class channel_table {
     return gather(*lanes, held, threshold);
   }
 
+  // For the thread that finished a channel without its actor (channel_finish.hpp): release(),
+  // and the actor, which never ran, is remembered weakly, so that the peer's shutdown can stop
+  // it while the actor system lives (a handle may keep it past the system otherwise).
+  std::uint64_t release_unstarted(connection_id conn, std::uint64_t channel,
+                                  std::uint64_t threshold) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto* lanes = find(conn);
+    if (!lanes) return 0;
+    auto it = lanes->channels.find(channel);
+    if (it == lanes->channels.end() || !it->second.actor) return 0;
+    remember_unstarted(it->second.actor);
+    auto held = it->second.forwarded - it->second.returned;
+    --lanes->accepted;
+    lanes->channels.erase(it);
+    return gather(*lanes, held, threshold);
+  }
+
+  // The remembered actors that still exist (see release_unstarted).
+  std::vector<caf::actor> take_unstarted() {
+    std::vector<caf::weak_actor_ptr> remembered;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      remembered.swap(unstarted_);
+    }
+    std::vector<caf::actor> alive;
+    for (auto& weak : remembered)
+      if (auto strong = weak.lock()) alive.push_back(caf::actor_cast<caf::actor>(strong));
+    return alive;
+  }
+
   // For a channel's actor: it applied `n` frames that the transport thread passed to the actors.
   void applied_via_actors(connection_id conn, std::uint64_t channel, std::size_t n) {
     std::lock_guard<std::mutex> guard(mutex_);
@@ -146,7 +179,22 @@ class channel_table {
   }
 
  private:
+  // Under the lock. Forgets those already gone now and then (never locking them: dropping the
+  // last reference here would destroy an actor under this lock).
+  void remember_unstarted(const caf::actor& actor) {
+    unstarted_.push_back(caf::actor_cast<caf::weak_actor_ptr>(actor));
+    if (unstarted_.size() < sweep_at_) return;
+    unstarted_.erase(std::remove_if(unstarted_.begin(), unstarted_.end(),
+                                    [](const caf::weak_actor_ptr& weak) {
+                                      return weak->strong_refs.load() == 0;
+                                    }),
+                     unstarted_.end());
+    sweep_at_ = std::max<std::size_t>(64, unstarted_.size() * 2);
+  }
+
   std::mutex mutex_;
+  std::vector<caf::weak_actor_ptr> unstarted_;
+  std::size_t sweep_at_ = 64;
   std::unordered_map<connection_id, connection_lanes> connections_;
   std::unordered_map<std::string, connection_id> preferred_;
 };

@@ -97,6 +97,13 @@ struct peer_context {
   std::shared_ptr<round_robin> rotation = std::make_shared<round_robin>();
   // Runs a blocking handler on the handler pool.
   std::function<void(channel_ref_ptr, handler_ptr)> run_handler;
+  // Runs a handler on the calling thread (the transport thread), unable to wait (see
+  // nonblocking_scope).
+  std::function<void(channel_ref_ptr, handler_ptr)> run_handler_here;
+  // Whether the handler of a service neither blocks nor waits, so that the transport thread
+  // may run it when its whole request is in (set by an RPC node; std::atomic_load/store).
+  using nonblocking_test = std::function<bool(const std::string& service)>;
+  std::shared_ptr<const nonblocking_test> nonblocking;
 };
 
 }  // namespace duplex::detail

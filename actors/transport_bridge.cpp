@@ -62,16 +62,13 @@ class transport_bridge final : public transport_events {
     }
     // Channels whose remote end completed them here, their actors never having run.
     if (!finishes_.empty()) {
-      if (auto context = context_.lock()) {
-        const auto threshold =
-            credit_return_threshold(connection_window_, context->options.max_payload);
-        for (auto& done : finishes_)
-          finish_without_actor(*done.core, *channels_, *context->net, conn, done.channel,
-                               threshold);
-      }
+      auto context = context_.lock();
+      const auto threshold = credit_return_threshold(
+          connection_window_, context ? context->options.max_payload : connection_window_);
+      for (auto& done : finishes_)
+        finish_without_actor(*done.core, *channels_, context ? context->net.get() : nullptr, conn,
+                             done.channel, threshold);
       finishes_.clear();
-      // A released lane may have held a channel actor's last reference: see below.
-      caf::logger::set_current_actor_system(nullptr);
     }
     // Handlers of channels accepted here start with the batch's messages already in their
     // inboxes.
@@ -79,8 +76,12 @@ class transport_bridge final : public transport_events {
       // Spawning made this thread hold CAF's logger, which the actor system waits for when it
       // is destroyed; the transport thread may outlive it (a handle keeps it).
       caf::logger::set_current_actor_system(nullptr);
-      for (auto& start : starts_)
-        start.context->run_handler(std::move(start.channel), start.handler);
+      for (auto& start : starts_) {
+        if (may_run_here(start))
+          start.context->run_handler_here(std::move(start.channel), start.handler);
+        else
+          start.context->run_handler(std::move(start.channel), start.handler);
+      }
       starts_.clear();
     }
     // Compacted to what the actors take, in the batch's order; they outlive the batch's bytes.
@@ -236,6 +237,20 @@ class transport_bridge final : public transport_events {
          std::make_shared<channel_ref>(channel_ref{std::move(core), std::move(actor)}),
          std::move(handler)});
     return true;
+  }
+
+  // A nonblocking handler (peer_context::nonblocking) runs here when its whole request is in.
+  static bool may_run_here(const handler_start& start) {
+    auto test = std::atomic_load(&start.context->nonblocking);
+    if (!test) return false;
+    auto& core = *start.channel->core;
+    if (!core.remote_ended()) return false;
+    std::string service;
+    {
+      std::lock_guard<std::mutex> lock(core.meta_mutex);
+      service = core.meta.service;
+    }
+    return (*test)(service);
   }
 
   // A nested OPEN goes to the peer actor: its parent's next frames follow it there, or the

@@ -100,10 +100,25 @@ namespace {
 // a message would only start it to quit.
 void tell_actor(const detail::channel_link& link, caf::atom_value signal) {
   if (link.core->finished_without_actor()) return;
+  link.core->actor_needed();
   caf::anon_send(link.actor, signal);
 }
 
 }  // namespace
+
+namespace {
+thread_local bool in_nonblocking_scope = false;
+}  // namespace
+
+detail::nonblocking_scope::nonblocking_scope() : outer_(in_nonblocking_scope) {
+  in_nonblocking_scope = true;
+}
+detail::nonblocking_scope::~nonblocking_scope() {
+  in_nonblocking_scope = outer_;
+}
+bool detail::nonblocking_scope::active() {
+  return in_nonblocking_scope;
+}
 
 channel::channel() noexcept = default;
 channel::channel(std::unique_ptr<detail::channel_link> link) : link_(std::move(link)) {}
@@ -138,13 +153,17 @@ result<void> channel::write(bytes payload, std::chrono::milliseconds timeout) {
   thread_local write_waiter this_threads_waiter;
   auto* waiter = &this_threads_waiter;
   waiter->reset();
+  const bool may_not_wait = detail::nonblocking_scope::active();
   auto submitted = core.gate.submit(
       std::move(op), [waiter](result<void> r) { waiter->complete(std::move(r)); }, link_->actor,
-      timeout.count() != 0);
+      timeout.count() != 0 && !may_not_wait);
   switch (submitted.state) {
     case write_gate::outcome::sent:
       return {};
     case write_gate::outcome::failed:
+      if (may_not_wait && submitted.err.code == errc::resource_exhausted)
+        return error{errc::resource_exhausted,
+                     "the send window is full, and a nonblocking handler cannot wait for it"};
       if (timeout.count() == 0 && submitted.err.code == errc::resource_exhausted)
         return timed_out(timeout);
       return submitted.err;
@@ -379,7 +398,9 @@ void channel::accept_async(std::function<void(result<channel>)> callback) {
 }
 
 caf::actor channel::actor() const {
-  return link_ ? link_->actor : caf::actor{};
+  if (!link_) return {};
+  link_->core->actor_needed();  // what an actor sends it must reach it
+  return link_->actor;
 }
 
 }  // namespace duplex

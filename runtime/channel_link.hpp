@@ -31,6 +31,20 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
                                                duplex::error* codec_error);
 
 // What the library itself needs of a channel beyond its public members.
+// While one exists on a thread, that thread runs a nonblocking handler on the transport
+// thread: a write that would wait for credit fails with resource_exhausted instead.
+class nonblocking_scope {
+ public:
+  nonblocking_scope();
+  ~nonblocking_scope();
+  nonblocking_scope(const nonblocking_scope&) = delete;
+  nonblocking_scope& operator=(const nonblocking_scope&) = delete;
+  static bool active();
+
+ private:
+  bool outer_;
+};
+
 struct channel_access {
   // channel::read(), except that the wait running out is nullopt rather than a
   // deadline_exceeded result, which a stream may also end with.

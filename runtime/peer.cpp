@@ -45,23 +45,29 @@ socket_settings settings_from(const peer_options& o) {
   return s;
 }
 
-// Runs a handler on a pool thread; a throwing handler ends its channel with `unknown`.
+// Runs a handler on this thread; a throwing handler ends its channel with `unknown`.
+void run_handler_now(const std::shared_ptr<peer_context>& context, const caf::actor& peer,
+                     const channel_ref_ptr& incoming, const handler_ptr& handler) {
+  incoming->core->in_handler = true;
+  try {
+    (*handler)(channel{make_incoming_link(context, peer, *incoming)});
+  } catch (const std::exception& e) {
+    incoming->core->actor_needed();
+    caf::anon_send(incoming->actor, fail_atom::value,
+                   duplex::error{errc::unknown, std::string("handler failed: ") + e.what()});
+  } catch (...) {
+    incoming->core->actor_needed();
+    caf::anon_send(incoming->actor, fail_atom::value,
+                   duplex::error{errc::unknown, "handler failed with a non-standard exception"});
+  }
+  incoming->core->in_handler = false;
+}
+
 void run_on_pool(handler_pool& pool, std::shared_ptr<peer_context> context, caf::actor peer,
                  channel_ref_ptr incoming, handler_ptr handler) {
-  pool.submit([context = std::move(context), peer = std::move(peer), incoming = std::move(incoming),
-               handler = std::move(handler)] {
-    incoming->core->in_handler = true;
-    try {
-      (*handler)(channel{make_incoming_link(context, peer, *incoming)});
-    } catch (const std::exception& e) {
-      caf::anon_send(incoming->actor, fail_atom::value,
-                     duplex::error{errc::unknown, std::string("handler failed: ") + e.what()});
-    } catch (...) {
-      caf::anon_send(incoming->actor, fail_atom::value,
-                     duplex::error{errc::unknown, "handler failed with a non-standard exception"});
-    }
-    incoming->core->in_handler = false;
-  });
+  pool.submit(
+      [context = std::move(context), peer = std::move(peer), incoming = std::move(incoming),
+       handler = std::move(handler)] { run_handler_now(context, peer, incoming, handler); });
 }
 
 }  // namespace
@@ -91,6 +97,11 @@ peer::peer(runtime& rt, peer_options options) : state_(std::make_unique<detail::
                                                           detail::handler_ptr h) {
     if (auto ctx = weak_context.lock())
       detail::run_on_pool(*pool, std::move(ctx), peer_actor, std::move(in), std::move(h));
+  };
+  context->run_handler_here = [weak_context, peer_actor](detail::channel_ref_ptr in,
+                                                         detail::handler_ptr h) {
+    detail::nonblocking_scope cannot_wait;
+    if (auto ctx = weak_context.lock()) detail::run_handler_now(ctx, peer_actor, in, h);
   };
   context->owner =
       rts.net->add_owner(detail::make_transport_bridge(state_->actor, context, context->channels,
@@ -275,6 +286,10 @@ void peer::shutdown() {
   // Frames queued so far (CANCELs, BYEs, data) leave within the linger time.
   context.net->remove_owner(context.owner, context.options.linger);
   state_->pool->stop();
+  // Actors of channels that finished without them, kept by handles: stopped while the system
+  // lives, since a handle may outlive it.
+  for (auto& unstarted : context.channels->take_unstarted())
+    caf::anon_send_exit(unstarted, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(state_->actor, caf::exit_reason::user_shutdown);
   context.run_handler = nullptr;
 }

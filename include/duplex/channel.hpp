@@ -97,9 +97,8 @@ class channel {
   channel_meta meta() const;
   // `callback` runs once when the channel has finished: ok after both directions ended (END
   // or ERROR, read or not), otherwise why it was aborted (cancelled, unavailable, ...). It
-  // runs on this thread if the channel already finished, else on a Duplex actor thread (one
-  // set while another thread's write is ending the channel may run on that thread instead),
-  // and must not block. An empty handle calls it at once with failed_precondition.
+  // runs on this thread if the channel already finished, else on a Duplex actor thread, and
+  // must not block. An empty handle calls it at once with failed_precondition.
   void on_finish(std::function<void(const error&)> callback);
 
   // ---- nested channels (on the same connection, closed with this one) ----

@@ -280,8 +280,16 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
   active_changed.notify_all();
 }
 
+bool node_core::is_nonblocking(const std::string& name) {
+  auto found = find_method(name, nullptr);
+  return found.entry && found.entry->kind == shape::unary &&
+         found.entry->mode == handler_mode::nonblocking;
+}
+
 void node_core::stop() {
   peer.handle_default(nullptr);
+  std::atomic_store(&peer.state().context->nonblocking,
+                    std::shared_ptr<const duplex::detail::peer_context::nonblocking_test>{});
   std::vector<std::shared_ptr<call_scope>> running;
   {
     std::lock_guard<std::mutex> lock(active_mutex);
@@ -302,6 +310,13 @@ node::node(duplex::peer& p, service_registry& services, node_options options)
   p.handle_default([weak](channel ch) {
     if (auto core = weak.lock()) core->serve(std::move(ch), nullptr, 0);
   });
+  // Unary methods registered as nonblocking may run on the transport thread.
+  auto nonblocking = std::make_shared<const duplex::detail::peer_context::nonblocking_test>(
+      [weak](const std::string& name) {
+        auto core = weak.lock();
+        return core && core->is_nonblocking(name);
+      });
+  std::atomic_store(&p.state().context->nonblocking, std::move(nonblocking));
 }
 
 node::~node() {

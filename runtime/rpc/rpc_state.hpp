@@ -109,6 +109,8 @@ struct node_core : std::enable_shared_from_this<node_core> {
                         std::shared_ptr<const service> callbacks, std::size_t depth);
   void run_blocking(std::function<void()> job);
   void stop();
+  // A unary method of this node registered as handler_mode::nonblocking.
+  bool is_nonblocking(const std::string& name);
 
  private:
   struct lookup {

@@ -26,10 +26,12 @@ service& service::raw(method_info info, raw_handler handler) {
 }
 
 service& service::add(method_info info, shape kind, std::vector<std::string> request_fields,
-                      std::vector<std::string> response_fields, raw_handler run) {
+                      std::vector<std::string> response_fields, raw_handler run,
+                      handler_mode mode) {
   auto name = info.name;
-  methods_[name] = method_entry{std::move(info), kind, std::move(request_fields),
-                                std::move(response_fields), std::move(run)};
+  methods_[name] = method_entry{
+      std::move(info), kind, mode, std::move(request_fields), std::move(response_fields),
+      std::move(run)};
   return *this;
 }
 

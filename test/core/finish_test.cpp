@@ -1,6 +1,10 @@
 // How a channel finishes once both streams have ended, whichever thread completes it: both
 // sides report ok, later writes are refused, and watchers run where channel.hpp says.
+#include <pthread.h>
 #include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include "support.hpp"
 
@@ -29,6 +33,33 @@ channel_handler echo_once_then_report(std::shared_ptr<finish_report> report) {
     report->reason.set_value(done.get());
     report->write_after.set_value(ch.write(to_bytes("late")).error());
   };
+}
+
+// Context switches so far of this process's threads named `name`.
+long switches_of_threads(const std::string& name) {
+  long total = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        total += std::stol(line.substr(line.find(':') + 1));
+  }
+  return total;
+}
+
+void exchange_one(peer& client, const std::string& text) {
+  auto ch = client.open("echo");
+  BOOST_REQUIRE(ch.write(to_bytes(text)));
+  BOOST_REQUIRE(ch.close_write());
+  auto reply = ch.read(wait_limit);
+  BOOST_REQUIRE_MESSAGE(reply.is_message(), reply.error().to_string());
+  BOOST_TEST(to_string(*reply) == text);
+  BOOST_REQUIRE(ch.read(wait_limit).is_end());
 }
 
 }  // namespace
@@ -146,6 +177,67 @@ BOOST_AUTO_TEST_CASE(cancelling_a_finished_channel_leaves_it_finished_ok) {
   auto reply = next.read(wait_limit);
   BOOST_REQUIRE_MESSAGE(reply.is_message(), reply.error().to_string());
   BOOST_TEST(to_string(*reply) == "again");
+}
+
+BOOST_AUTO_TEST_CASE(completed_exchanges_leave_the_actor_workers_asleep) {
+  runtime rt;
+  peer server{rt};
+  server.handle("echo", echo_handler());
+  peer client{rt};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  exchange_one(client, "warm-up");
+  constexpr int exchanges = 200;
+  const long before = switches_of_threads("caf.multiplexer");  // CAF's workers
+  for (int i = 0; i < exchanges; ++i) exchange_one(client, "m" + std::to_string(i));
+  const long during = switches_of_threads("caf.multiplexer") - before;
+  // Each side's channel finishes on the thread that ends it: no actor runs. With the channel
+  // actors finishing the channels, each exchange woke the workers several times.
+  BOOST_TEST(during < exchanges, during << " worker switches for " << exchanges << " exchanges");
+}
+
+BOOST_AUTO_TEST_CASE(an_accept_async_callback_never_runs_on_the_io_thread_at_the_finish) {
+  runtime rt;
+  peer server{rt};
+  server.handle("echo", echo_handler());
+  peer client{rt};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  for (int i = 0; i < 5; ++i) {
+    auto ch = client.open("echo");
+    auto ran_on = std::make_shared<std::promise<std::string>>();
+    auto where = ran_on->get_future();
+    ch.accept_async([ran_on](result<channel>) {
+      char name[16] = {};
+      ::pthread_getname_np(::pthread_self(), name, sizeof name);
+      ran_on->set_value(name);
+    });
+    BOOST_REQUIRE(ch.write(to_bytes("x")));
+    BOOST_REQUIRE(ch.close_write());
+    BOOST_REQUIRE(ch.read(wait_limit).is_message());
+    BOOST_REQUIRE(ch.read(wait_limit).is_end());
+    BOOST_REQUIRE((where.wait_for(wait_limit) == std::future_status::ready));
+    BOOST_TEST(where.get() != "duplex-io");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_finished_channel_handle_may_outlive_its_runtime) {
+  std::vector<channel> kept;
+  {
+    runtime rt;
+    peer server{rt};
+    server.handle("echo", echo_handler());
+    peer client{rt};
+    BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+    for (int i = 0; i < 20; ++i) {
+      kept.push_back(client.open("echo"));
+      auto& ch = kept.back();
+      BOOST_REQUIRE(ch.write(to_bytes("x")));
+      BOOST_REQUIRE(ch.close_write());
+      BOOST_REQUIRE(ch.read(wait_limit).is_message());
+      BOOST_REQUIRE(ch.read(wait_limit).is_end());
+    }
+  }
+  for (auto& ch : kept) BOOST_TEST(!ch.write(to_bytes("late")));
+  kept.clear();  // inert, and gone without touching the destroyed actor system
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -53,7 +53,8 @@ duplex::rpc::service bench_service(duplex::peer& self, const idle_store& idle) {
       {"echo", "Returns the request", "Bytes", "Bytes"},
       [](const duplex::bytes& request, call_context&) -> duplex::result<duplex::bytes> {
         return request;
-      });
+      },
+      duplex::rpc::handler_mode::nonblocking);  // it neither blocks nor waits
   bench.server_stream<stream_request, duplex::bytes>(
       {"stream", "Sends `count` messages of `size` bytes", "StreamRequest", "Bytes"},
       [](const stream_request& request, duplex::rpc::writer<duplex::bytes>& out,

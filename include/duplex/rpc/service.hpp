@@ -8,7 +8,8 @@
 //   bidi<Req, Resp>           (reader<Req>&, writer<Resp>&, call_context&)       -> result<void>
 //   raw                       (call_stream&, call_context&)                      -> error
 // A handler's error becomes the call's status; a throwing handler gives `unknown` with the
-// exception's message. Handlers run on the peer's handler pool and may block.
+// exception's message. Handlers run on the peer's handler pool and may block, except a unary
+// handler registered as handler_mode::nonblocking (below).
 //
 // The same table type carries the callbacks a caller passes with a call (see
 // call_options::callbacks): a callback is a method named by the callback's name.
@@ -47,9 +48,22 @@ struct method_info {
 
 using raw_handler = std::function<error(call_stream&, call_context&)>;
 
+// How a unary handler may be run.
+enum class handler_mode {
+  // On the peer's handler pool: the handler may block (wait, sleep, make calls).
+  may_block,
+  // The handler neither blocks nor waits (no calls, no sleeps, no contended locks): when its
+  // whole request arrived in one batch, as a small request does, it runs on Duplex's I/O
+  // thread as soon as the batch is read, which saves the two thread hand-offs to and from the
+  // pool; otherwise on the pool. While it runs there, every connection of the runtime waits
+  // for it, and a write that would wait for credit fails with resource_exhausted instead.
+  nonblocking,
+};
+
 struct method_entry {
   method_info info;
   shape kind = shape::raw;
+  handler_mode mode = handler_mode::may_block;
   std::vector<std::string> request_fields;   // map keys of the request type, if it is a map
   std::vector<std::string> response_fields;  // likewise for the response
   raw_handler run;
@@ -101,16 +115,18 @@ class service {
   const std::string& version() const { return version_; }
 
   template <class Req, class Resp, class F>
-  service& unary(method_info info, F handler) {
-    return add(std::move(info), shape::unary, detail::field_names<Req>(),
-               detail::field_names<Resp>(),
-               [h = std::move(handler)](call_stream& s, call_context& ctx) -> error {
-                 auto request = detail::read_one<Req>(s);
-                 if (!request) return request.error();
-                 result<Resp> response = h(static_cast<const Req&>(*request), ctx);
-                 if (!response) return response.error();
-                 return s.write_as(*response).error();
-               });
+  service& unary(method_info info, F handler, handler_mode mode = handler_mode::may_block) {
+    add(
+        std::move(info), shape::unary, detail::field_names<Req>(), detail::field_names<Resp>(),
+        [h = std::move(handler)](call_stream& s, call_context& ctx) -> error {
+          auto request = detail::read_one<Req>(s);
+          if (!request) return request.error();
+          result<Resp> response = h(static_cast<const Req&>(*request), ctx);
+          if (!response) return response.error();
+          return s.write_as(*response).error();
+        },
+        mode);
+    return *this;
   }
 
   template <class Req, class Resp, class F>
@@ -159,7 +175,8 @@ class service {
 
  private:
   service& add(method_info info, shape kind, std::vector<std::string> request_fields,
-               std::vector<std::string> response_fields, raw_handler run);
+               std::vector<std::string> response_fields, raw_handler run,
+               handler_mode mode = handler_mode::may_block);
 
   std::string name_;
   std::string description_;
