@@ -136,8 +136,12 @@ write_gate::submission write_gate::submit(outbound_op op, completion done, const
   if (waiting_.empty() && fits(op)) {
     dispatch(std::move(op), target);
     if (ends_stream) write_closed_ = true;
-    lock.unlock();
-    finish_claimed();
+    if (claimed_) {  // this write's END finished the channel: the rest after the lock
+      auto route = std::exchange(claimed_, std::nullopt);
+      lock.unlock();
+      finish_without_actor(*core_, *route->table, route->net.get(), route->conn, route->channel_id,
+                           route->connection_credit_threshold);
+    }
     return {outcome::sent, 0, {}};
   }
   if (!may_wait)
@@ -178,17 +182,6 @@ void write_gate::grant(std::int64_t bytes, std::int64_t messages, const caf::act
   // No claim here: the actor grants after it started, and prepare_attached before the direct
   // route opens (under the table's lock, which finishing takes).
   for (auto& done : completed) done(result<void>{});
-}
-
-void write_gate::finish_claimed() {
-  std::optional<direct_route> route;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    route = std::exchange(claimed_, std::nullopt);
-  }
-  if (!route) return;
-  finish_without_actor(*core_, *route->table, route->net.get(), route->conn, route->channel_id,
-                       route->connection_credit_threshold);
 }
 
 void write_gate::fail(duplex::error reason) {
@@ -279,23 +272,30 @@ void channel_core::consume(const read_result& item, const caf::actor& actor) {
   const auto credit = note_consumed(item);
   if (credit == 0) return;
   std::optional<direct_route> route;
+  bool reopen = false;
   {
     std::lock_guard<std::mutex> lock(receive_mutex);
     // Finished without its actor: its lane's connection credit went back in full.
     if (received.finished_without_actor) return;
-    // The remote writes no more: only the connection's window needs the bytes back.
-    if (!item.is_message() || received.ended) route = home;
+    if (home) {
+      route = home;
+      // While the remote may still write, its window reopens (before the CREDIT leaves).
+      if (!received.ended) {
+        received.credit += static_cast<std::int64_t>(credit);
+        reopen = true;
+      }
+    }
   }
-  if (!route) {
+  if (!route) {  // the channel's actor knows where it lives
     caf::anon_send(actor, credit_atom::value, std::uint64_t{credit});
     return;
   }
-  auto back = route->table->consumed(route->conn, route->channel_id, credit,
-                                     route->connection_credit_threshold);
-  if (back == 0) return;
-  std::string frame;
-  wire::encode_value(wire::frame_kind::credit, 0, back, frame);
-  route->net->send_credit(route->conn, std::move(frame));
+  std::string frames;
+  if (reopen) wire::encode_value(wire::frame_kind::credit, route->channel_id, credit, frames);
+  if (auto back = route->table->consumed(route->conn, route->channel_id, credit,
+                                         route->connection_credit_threshold))
+    wire::encode_value(wire::frame_kind::credit, 0, back, frames);
+  if (!frames.empty()) route->net->send_credit(route->conn, std::move(frames));
 }
 
 channel_core::nested_queue& channel_core::nested() {
@@ -358,25 +358,22 @@ void finish_signal::fire(duplex::error reason) {
 }
 
 void finish_signal::watch(watcher w) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (!reason_) {
-    watchers_.push_back(std::move(w));
-    return;
-  }
-  auto reason = *reason_;
-  lock.unlock();
-  w(reason);
+  add(std::move(w), /*failures_only=*/false);
 }
 
 void finish_signal::watch_failure(watcher w) {
+  add(std::move(w), /*failures_only=*/true);
+}
+
+void finish_signal::add(watcher w, bool failures_only) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!reason_) {
-    failure_watchers_.push_back(std::move(w));
+    (failures_only ? failure_watchers_ : watchers_).push_back(std::move(w));
     return;
   }
   auto reason = *reason_;
   lock.unlock();
-  if (!reason.ok()) w(reason);
+  if (!failures_only || !reason.ok()) w(reason);
 }
 
 }  // namespace duplex::detail

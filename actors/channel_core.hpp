@@ -91,8 +91,6 @@ class write_gate {
   // For the actor: writers may send DATA themselves (see above) until close_direct().
   void open_direct(direct_route route);
   void close_direct();
-  // The writer's END finished the channel (see above): what it must do after the gate's lock.
-  void finish_claimed();
   // For the actor: what direct writes did since the last call.
   struct direct_report {
     std::int64_t cost = 0;  // credit their DATA used
@@ -118,7 +116,7 @@ class write_gate {
   std::vector<outbound_op> outbox_;  // dispatched, not yet taken by the actor
   bool actor_holds_ops_ = false;     // taken by the actor, not all sent yet
   std::optional<direct_route> direct_;
-  std::optional<direct_route> claimed_;  // set by send_direct, taken by finish_claimed
+  std::optional<direct_route> claimed_;  // set by send_direct: its END finished the channel
   direct_report direct_done_;
   std::uint64_t last_ticket_ = 0;
   std::unique_ptr<duplex::error> failed_;  // a pointer keeps an open channel small
@@ -141,6 +139,8 @@ class finish_signal {
   bool watched();  // a watcher of every outcome waits
 
  private:
+  void add(watcher w, bool failures_only);
+
   std::mutex mutex_;
   std::unique_ptr<duplex::error> reason_;  // set once; a pointer keeps an open channel small
   std::vector<watcher> watchers_;
@@ -269,11 +269,11 @@ struct channel_core {
   // Returns credit to hand back to the remote now (0: not yet worth a CREDIT frame).
   std::size_t note_consumed(const read_result& item);
   // For a reader, with what it took from the inbox: hands consumed bytes back as credit when
-  // due, through `actor` (which reopens the channel's window), or, once the remote's stream is
-  // over, as connection credit straight from this thread (see `home`).
+  // due (the channel's window and the connection's), from this thread when the channel knows
+  // where it lives (`home`), otherwise through `actor`.
   void consume(const read_result& item, const caf::actor& actor);
   // Where a channel made already attached lives (channel_opener.cpp), under receive_mutex:
-  // what a reader needs to return connection credit without the channel's actor.
+  // what a reader needs to return credit without the channel's actor.
   std::optional<direct_route> home;
 
   // Channels the remote opened inside this one, for accept_nested(); nullptr as terminal.

@@ -69,6 +69,8 @@ class transport_bridge final : public transport_events {
         finish_without_actor(*done.core, *channels_, context ? context->net.get() : nullptr, conn,
                              done.channel, threshold);
       finishes_.clear();
+      // A released lane may have held an actor's last reference: see below.
+      caf::logger::set_current_actor_system(nullptr);
     }
     // Handlers of channels accepted here start with the batch's messages already in their
     // inboxes.

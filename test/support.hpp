@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -33,6 +34,25 @@ inline int time_scale() {
 
 // Every wait in the tests is bounded: events, never speed.
 inline const std::chrono::milliseconds wait_limit = 5s * time_scale();
+
+// Context switches so far of this process's threads named `name` (as /proc shows them, e.g.
+// "caf.multiplexer" for CAF's workers); -1 when there is no such thread.
+inline long context_switches_of(const std::string& name) {
+  long total = -1;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) continue;
+    if (total < 0) total = 0;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        total += std::stol(line.substr(line.find(':') + 1));
+  }
+  return total;
+}
 
 inline bytes make_payload(std::size_t size, std::uint8_t seed = 0) {
   bytes out(size);

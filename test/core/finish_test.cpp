@@ -3,9 +3,6 @@
 #include <pthread.h>
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
-#include <fstream>
-
 #include "support.hpp"
 
 using namespace duplex;
@@ -33,23 +30,6 @@ channel_handler echo_once_then_report(std::shared_ptr<finish_report> report) {
     report->reason.set_value(done.get());
     report->write_after.set_value(ch.write(to_bytes("late")).error());
   };
-}
-
-// Context switches so far of this process's threads named `name`.
-long switches_of_threads(const std::string& name) {
-  long total = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string thread_name;
-    std::getline(comm, thread_name);
-    if (thread_name != name) continue;
-    std::ifstream status(task.path() / "status");
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
-          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-        total += std::stol(line.substr(line.find(':') + 1));
-  }
-  return total;
 }
 
 void exchange_one(peer& client, const std::string& text) {
@@ -187,9 +167,9 @@ BOOST_AUTO_TEST_CASE(completed_exchanges_leave_the_actor_workers_asleep) {
   BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
   exchange_one(client, "warm-up");
   constexpr int exchanges = 200;
-  const long before = switches_of_threads("caf.multiplexer");  // CAF's workers
+  const long before = context_switches_of("caf.multiplexer");  // CAF's workers
   for (int i = 0; i < exchanges; ++i) exchange_one(client, "m" + std::to_string(i));
-  const long during = switches_of_threads("caf.multiplexer") - before;
+  const long during = context_switches_of("caf.multiplexer") - before;
   // Each side's channel finishes on the thread that ends it: no actor runs. With the channel
   // actors finishing the channels, each exchange woke the workers several times.
   BOOST_TEST(during < exchanges, during << " worker switches for " << exchanges << " exchanges");

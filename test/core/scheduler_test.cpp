@@ -4,9 +4,6 @@
 
 #include <caf/all.hpp>
 
-#include <filesystem>
-#include <fstream>
-
 #include "support.hpp"
 
 using namespace duplex;
@@ -15,24 +12,6 @@ using namespace duplex::testing;
 namespace {
 
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
-
-// Context switches so far of this process's thread named `name` (-1: no such thread).
-long switches_of_thread(const std::string& name) {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string thread_name;
-    std::getline(comm, thread_name);
-    if (thread_name != name) continue;
-    std::ifstream status(task.path() / "status");
-    long total = 0;
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
-          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-        total += std::stol(line.substr(line.find(':') + 1));
-    return total;
-  }
-  return -1;
-}
 
 // Spawns `n` actors that each run `body` once and exit, and waits until all have exited.
 template <class Body>
@@ -82,10 +61,10 @@ BOOST_AUTO_TEST_CASE(receive_timeouts_request_timeouts_and_delayed_messages_stil
 BOOST_AUTO_TEST_CASE(actors_exiting_without_timeouts_leave_the_clock_thread_asleep) {
   runtime rt;
   auto& system = rt.system();
-  const long before = switches_of_thread("duplex-clock");
+  const long before = context_switches_of("duplex-clock");
   BOOST_REQUIRE(before >= 0);
   spawn_and_await(system, 500, [] {});  // each exits at once
-  const long after_quiet = switches_of_thread("duplex-clock");
+  const long after_quiet = context_switches_of("duplex-clock");
   // A few for the thread's own start; CAF's clock woke twice per exiting actor.
   BOOST_TEST(after_quiet - before < 20);
   // The measure can see wake-ups: an actor that sets a timeout wakes the clock thread (one at
@@ -95,7 +74,7 @@ BOOST_AUTO_TEST_CASE(actors_exiting_without_timeouts_leave_the_clock_thread_asle
       me->send(me, ping_atom::value);
       return {[me](ping_atom) { me->quit(); }, caf::after(std::chrono::seconds(3600)) >> [] {}};
     });
-  BOOST_TEST(switches_of_thread("duplex-clock") - after_quiet >= 10);
+  BOOST_TEST(context_switches_of("duplex-clock") - after_quiet >= 10);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
