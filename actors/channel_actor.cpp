@@ -9,13 +9,13 @@ namespace {
 
 using wire::frame_kind;
 
-constexpr std::int64_t unlimited_messages = std::int64_t{1} << 40;
 // Credit a writer may hold: far beyond any window, and far from overflowing.
 constexpr std::uint64_t max_credit = std::uint64_t{1} << 62;
 
 // Runs when a sent channel's actor exits. A channel that finished has released its lane
 // already; one whose actor ended otherwise (a reader's callback threw in it) still has it: the
-// lane goes, the connection credit its DATA held comes back, and the remote gets CANCEL.
+// lane goes, the connection credit its DATA held comes back, the remote gets CANCEL, and local
+// readers and writers fail with unavailable.
 void release_abandoned_lane(peer_context& context, const std::shared_ptr<channel_core>& core,
                             connection_id conn, std::uint64_t id) {
   std::uint64_t held = 0;
@@ -29,10 +29,14 @@ void release_abandoned_lane(peer_context& context, const std::shared_ptr<channel
     --lanes->accepted;
     lanes->channels.erase(it);
   }
+  const duplex::error stopped{errc::unavailable, "the channel's actor stopped"};
   {
     std::lock_guard<std::mutex> lock(core->receive_mutex);
     core->received.direct = false;
+    core->received.ended = true;
   }
+  core->gate.fail(stopped);
+  core->inbox.abort(read_result::failure(stopped));
   std::string cancel;
   wire::encode_status(frame_kind::cancel, id, {errc::cancelled, "the channel's actor stopped"},
                       cancel);
@@ -211,30 +215,10 @@ class channel_behavior {
       release_abandoned_lane(*context, core, conn, id);
     });
     st_.send_credit = static_cast<std::int64_t>(st_.where.remote_window);
-    if (st_.where.prepared) {
-      // The opener readied the core (channel_opener.cpp): only this actor's state is left.
-      st_.where.remote_peer_id = {};
-      st_.where.remote_key = {};
-    } else {
-      {
-        // Until now the channel's frames came through this actor (via the peer actor, which
-        // sent attach first); from here the transport thread may apply them.
-        auto& core = *st_.args.core;
-        std::lock_guard<std::mutex> lock(core.receive_mutex);
-        core.received.direct = !st_.subscriber && !core.received.ended;
-      }
-      {
-        std::lock_guard<std::mutex> lock(st_.args.core->meta_mutex);
-        // Moved: the actor needs neither again, and an idle channel should hold them once.
-        st_.args.core->meta.remote_peer_id = std::move(st_.where.remote_peer_id);
-        st_.args.core->meta.remote_key = std::move(st_.where.remote_key);
-      }
-      // From the pending-queue bound to the remote's credit window.
-      st_.args.core->gate.grant(
-          st_.send_credit - static_cast<std::int64_t>(options().pending_bytes),
-          unlimited_messages - static_cast<std::int64_t>(options().pending_messages),
-          self_handle());
-    }
+    // Whoever attached the channel readied its core (prepare_attached): only this actor's
+    // state is left, and an idle channel should hold the remote's id and key once.
+    st_.where.remote_peer_id = {};
+    st_.where.remote_key = {};
     for (auto& child : st_.nested_waiting) open_nested(std::move(child));
     st_.nested_waiting.clear();
     flush();

@@ -60,8 +60,7 @@ attachment send_open_locked(peer_context& context, connection_id conn, connectio
           lanes.remote_id,
           lanes.remote_key,
           lanes.remote_window,
-          lanes.remote_max_payload,
-          /*prepared=*/true};
+          lanes.remote_max_payload};
 }
 
 void add_lane_locked(connection_lanes& lanes, std::uint64_t id, const caf::actor& actor,

@@ -20,8 +20,8 @@ std::uint64_t attach_locked(peer_context& context, connection_id conn, connectio
 
 // What the channel's actor would otherwise do once it learns its connection, done before any
 // writer has the channel: the remote's window replaces the pending-queue bound, the transport
-// thread may apply the remote's stream, and writers may use the direct route. The attachment
-// then says `prepared`.
+// thread may apply the remote's stream, and writers may use the direct route. Every channel is
+// readied so before its actor sees its attachment.
 void prepare_attached(channel_core& core, const attachment& where, const peer_context& context,
                       const caf::actor& actor);
 

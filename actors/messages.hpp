@@ -58,8 +58,6 @@ struct attachment {
   std::string remote_key;
   std::uint64_t remote_window = 0;
   std::uint64_t remote_max_payload = 0;
-  // The opener already readied the channel's core for the connection (prepare_attached).
-  bool prepared = false;
 };
 
 struct frame_batch {

@@ -725,6 +725,8 @@ class peer_behavior {
                      info.remote_key,
                      info.remote_window,
                      info.remote_max_payload};
+    // A fresh core: nothing waits at its gate, so no actor needs waking yet.
+    prepare_attached(*core, where, *st_.context, caf::actor{});
     auto channel = spawn_accepted_channel(
         {core, st_.context, caf::actor_cast<caf::actor>(self_), parent}, std::move(where));
     {

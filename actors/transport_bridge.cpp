@@ -226,8 +226,7 @@ class transport_bridge final : public transport_events {
                      lanes.remote_id,
                      lanes.remote_key,
                      lanes.remote_window,
-                     lanes.remote_max_payload,
-                     /*prepared=*/true};
+                     lanes.remote_max_payload};
     auto actor = spawn_accepted_channel({core, context, peer_, {}}, where);
     prepare_attached(*core, where, *context, actor);
     auto& lane = lanes.channels[f.channel];

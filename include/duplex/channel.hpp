@@ -76,7 +76,9 @@ class channel {
   read_result read(std::chrono::milliseconds timeout = forever);
   // Nothing waiting: std::nullopt.
   std::optional<read_result> try_read();
-  // `callback` runs once with the next result; no thread waits meanwhile.
+  // `callback` runs once with the next result; no thread waits meanwhile. It must not throw:
+  // an exception from it, where it runs on a Duplex thread, fails the channel (unavailable
+  // here, cancelled at the remote).
   void read_async(std::function<void(read_result)> callback);
   std::future<read_result> read_future();
 

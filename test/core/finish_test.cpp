@@ -220,4 +220,32 @@ BOOST_AUTO_TEST_CASE(a_finished_channel_handle_may_outlive_its_runtime) {
   kept.clear();  // inert, and gone without touching the destroyed actor system
 }
 
+BOOST_AUTO_TEST_CASE(a_read_callback_that_throws_fails_the_channel_at_both_ends_only) {
+  runtime rt;
+  peer server{rt};
+  std::promise<void> callback_set;
+  std::promise<errc> server_saw;
+  server.handle("hold", [&](channel ch) {
+    if (callback_set.get_future().wait_for(wait_limit) != std::future_status::ready) return;
+    ch.write(to_bytes("first"));
+    server_saw.set_value(ch.read(wait_limit).error().code);
+  });
+  server.handle("echo", echo_handler());
+  peer client{rt};
+  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+  auto ch = client.open("hold");
+  // Runs on the channel's actor, which the exception stops.
+  ch.read_async([](read_result) { throw std::runtime_error("the callback failed"); });
+  callback_set.set_value();
+  auto at_server = server_saw.get_future();
+  BOOST_REQUIRE((at_server.wait_for(wait_limit) == std::future_status::ready));
+  BOOST_TEST(at_server.get() == errc::cancelled);
+  auto later = ch.read(wait_limit);
+  BOOST_REQUIRE(later.is_error());
+  BOOST_TEST(later.error().code == errc::unavailable, later.error().to_string());
+  BOOST_TEST(ch.write(to_bytes("x")).code() == errc::unavailable);
+  // The connection and its credit are unharmed.
+  exchange_one(client, "still fine");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
