@@ -10,6 +10,20 @@
 
 namespace duplex::detail {
 
+namespace {
+thread_local bool in_nonblocking_scope = false;
+}  // namespace
+
+nonblocking_scope::nonblocking_scope() : outer_(in_nonblocking_scope) {
+  in_nonblocking_scope = true;
+}
+nonblocking_scope::~nonblocking_scope() {
+  in_nonblocking_scope = outer_;
+}
+bool nonblocking_scope::active() {
+  return in_nonblocking_scope;
+}
+
 std::size_t outbound_op::cost() const {
   return what == kind::data ? payload.size() + wire::data_frame_overhead : 0;
 }

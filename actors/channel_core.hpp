@@ -149,6 +149,21 @@ class finish_signal {
 
 struct channel_ref;
 
+// While one exists on a thread, that thread runs application code on the transport thread (a
+// nonblocking handler or read callback): a write that would wait for credit fails with
+// resource_exhausted instead.
+class nonblocking_scope {
+ public:
+  nonblocking_scope();
+  ~nonblocking_scope();
+  nonblocking_scope(const nonblocking_scope&) = delete;
+  nonblocking_scope& operator=(const nonblocking_scope&) = delete;
+  static bool active();
+
+ private:
+  bool outer_;
+};
+
 // Consumed bytes are returned as credit in chunks of this size: a quarter of the window, but
 // small enough that what is held back never leaves the writer without room for one
 // maximum-size message.

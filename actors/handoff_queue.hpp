@@ -22,6 +22,14 @@ using clock = std::chrono::steady_clock;
 // when the producer is the transport thread, which must never run application code.
 using deferred_calls = std::vector<std::function<void()>>;
 
+// A pop_async() callback that neither blocks nor waits: a producer that defers the others may
+// run it itself (after letting go of its locks), on its own thread.
+template <class T>
+struct nonblocking_callback {
+  std::function<void(T)> run;
+  void operator()(T item) { run(std::move(item)); }
+};
+
 template <class T>
 class handoff_queue {
  public:
@@ -47,8 +55,10 @@ class handoff_queue {
   }
 
   // push() for several items under one lock. Returns false when already closed. With
-  // `deferred`, callbacks of waiting readers are added to it instead of run here.
-  bool push_all(std::vector<T>& items, deferred_calls* deferred = nullptr) {
+  // `deferred`, callbacks of waiting readers are added to it instead of run here, except
+  // nonblocking ones, which go to `here` when given.
+  bool push_all(std::vector<T>& items, deferred_calls* deferred = nullptr,
+                deferred_calls* here = nullptr) {
     std::vector<std::pair<callback, T>> handed;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -64,8 +74,9 @@ class handoff_queue {
     items.clear();
     for (auto& [waiting, item] : handed) {
       if (deferred)
-        deferred->push_back(
-            [w = std::move(waiting), i = std::move(item)]() mutable { w(std::move(i)); });
+        destination(waiting, deferred, here)
+            ->push_back(
+                [w = std::move(waiting), i = std::move(item)]() mutable { w(std::move(i)); });
       else
         waiting(std::move(item));  // outside the lock
     }
@@ -73,8 +84,8 @@ class handoff_queue {
   }
 
   // Ends the queue: queued items are still delivered first, then `terminal` forever.
-  // A second close is ignored. With `deferred`, as in push_all().
-  void close(T terminal, deferred_calls* deferred = nullptr) {
+  // A second close is ignored. With `deferred` (and `here`), as in push_all().
+  void close(T terminal, deferred_calls* deferred = nullptr, deferred_calls* here = nullptr) {
     lazy_fifo<callback> waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -85,9 +96,10 @@ class handoff_queue {
       if (deferred) {
         // Each with its own copy, taken here: a later abort() may replace the terminal.
         for (; !waiting.empty(); waiting.pop_front())
-          deferred->push_back([w = std::move(waiting.front()), item = *terminal_]() mutable {
-            w(std::move(item));
-          });
+          destination(waiting.front(), deferred, here)
+              ->push_back([w = std::move(waiting.front()), item = *terminal_]() mutable {
+                w(std::move(item));
+              });
       }
     }
     notify(waiting);
@@ -149,6 +161,11 @@ class handoff_queue {
   }
 
  private:
+  static deferred_calls* destination(const callback& waiting, deferred_calls* deferred,
+                                     deferred_calls* here) {
+    return here && waiting.template target<nonblocking_callback<T>>() ? here : deferred;
+  }
+
   // Hands the terminal item to readers that were waiting when the queue closed. Outside the
   // lock (a callback may read again), each with its own copy taken under it: a later abort()
   // may replace the terminal meanwhile.

@@ -36,7 +36,8 @@ bool is_stream_frame(frame_kind kind) {
 // keeps every rule the peer actor checks (id, limits, codec) and its service has a handler;
 // otherwise the peer actor takes it, and answers it as it always did.
 // A channel's messages are handed to its inbox under one lock per batch; callbacks of readers
-// waiting in read_async() run on the channel's actor, never on the transport thread.
+// waiting in read_async() run on the channel's actor, never on the transport thread, except
+// those declared nonblocking (channel_access::read_async_nonblocking), which run here.
 class transport_bridge final : public transport_events {
  public:
   transport_bridge(caf::actor peer, std::weak_ptr<peer_context> context,
@@ -71,6 +72,19 @@ class transport_bridge final : public transport_events {
       finishes_.clear();
       // A released lane may have held an actor's last reference: see below.
       caf::logger::set_current_actor_system(nullptr);
+    }
+    // Readers' callbacks declared nonblocking run here, once the locks are let go.
+    if (!run_here_.empty()) {
+      nonblocking_scope cannot_wait;
+      for (auto& call : run_here_) {
+        try {
+          call();
+        } catch (...) {
+          // It broke its promise; the transport thread carries on (channel.hpp says so).
+        }
+      }
+      run_here_.clear();
+      caf::logger::set_current_actor_system(nullptr);  // it may have made calls
     }
     // Handlers of channels accepted here start with the batch's messages already in their
     // inboxes.
@@ -328,11 +342,11 @@ class transport_bridge final : public transport_events {
       ++lane.via_actors;
     }
     deferred_calls calls;
-    if (!arrived_.empty()) core.inbox.push_all(arrived_, &calls);
+    if (!arrived_.empty()) core.inbox.push_all(arrived_, &calls, &run_here_);
     arrived_.clear();  // a closed inbox leaves them
     if (ended)
       core.inbox.close(end_status.ok() ? read_result::end() : read_result::failure(end_status),
-                       &calls);
+                       &calls, &run_here_);
     // The remote's end: a channel whose other side ended by direct writes, and whose actor
     // never ran, is finished here (after the table's lock). An actor that never ran needs no
     // word of it while this side is open: whoever ends this side checks the remote's end.
@@ -359,6 +373,7 @@ class transport_bridge final : public transport_events {
   std::uint64_t applied_cost_ = 0;  // DATA cost of the frames applied here
   std::vector<handler_start> starts_;
   std::vector<finish> finishes_;  // channels to finish once the table's lock is let go
+  deferred_calls run_here_;       // nonblocking readers' callbacks, run after the locks
   std::vector<std::uint64_t> parents_held_;
 };
 

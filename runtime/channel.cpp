@@ -106,20 +106,6 @@ void tell_actor(const detail::channel_link& link, caf::atom_value signal) {
 
 }  // namespace
 
-namespace {
-thread_local bool in_nonblocking_scope = false;
-}  // namespace
-
-detail::nonblocking_scope::nonblocking_scope() : outer_(in_nonblocking_scope) {
-  in_nonblocking_scope = true;
-}
-detail::nonblocking_scope::~nonblocking_scope() {
-  in_nonblocking_scope = outer_;
-}
-bool detail::nonblocking_scope::active() {
-  return in_nonblocking_scope;
-}
-
 channel::channel() noexcept = default;
 channel::channel(std::unique_ptr<detail::channel_link> link) : link_(std::move(link)) {}
 channel::channel(channel&&) noexcept = default;
@@ -331,20 +317,42 @@ void run_trampolined(std::function<void()> step) {
 
 }  // namespace
 
+namespace {
+
+void read_async_from(const detail::channel_link& link, std::function<void(read_result)> callback,
+                     bool nonblocking) {
+  auto core = link.core;
+  auto actor = link.actor;
+  run_trampolined([core, actor, callback = std::move(callback), nonblocking]() mutable {
+    auto deliver = [core, actor, callback = std::move(callback)](detail::inbox_item next) {
+      auto item = std::move(next).take();
+      core->consume(item, actor);
+      callback(std::move(item));
+    };
+    if (nonblocking)
+      core->inbox.pop_async(detail::nonblocking_callback<detail::inbox_item>{std::move(deliver)});
+    else
+      core->inbox.pop_async(std::move(deliver));
+  });
+}
+
+}  // namespace
+
 void channel::read_async(std::function<void(read_result)> callback) {
   if (!link_) {
     callback(read_result::failure(no_channel()));
     return;
   }
-  auto core = link_->core;
-  auto actor = link_->actor;
-  run_trampolined([core, actor, callback = std::move(callback)]() mutable {
-    core->inbox.pop_async([core, actor, callback = std::move(callback)](detail::inbox_item next) {
-      auto item = std::move(next).take();
-      core->consume(item, actor);
-      callback(std::move(item));
-    });
-  });
+  read_async_from(*link_, std::move(callback), false);
+}
+
+void detail::channel_access::read_async_nonblocking(channel& ch,
+                                                    std::function<void(read_result)> callback) {
+  if (!ch.link_) {
+    callback(read_result::failure(no_channel()));
+    return;
+  }
+  read_async_from(*ch.link_, std::move(callback), true);
 }
 
 std::future<read_result> channel::read_future() {

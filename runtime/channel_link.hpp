@@ -31,20 +31,6 @@ std::unique_ptr<channel_link> make_opened_link(const std::shared_ptr<peer_contex
                                                duplex::error* codec_error);
 
 // What the library itself needs of a channel beyond its public members.
-// While one exists on a thread, that thread runs a nonblocking handler on the transport
-// thread: a write that would wait for credit fails with resource_exhausted instead.
-class nonblocking_scope {
- public:
-  nonblocking_scope();
-  ~nonblocking_scope();
-  nonblocking_scope(const nonblocking_scope&) = delete;
-  nonblocking_scope& operator=(const nonblocking_scope&) = delete;
-  static bool active();
-
- private:
-  bool outer_;
-};
-
 struct channel_access {
   // channel::read(), except that the wait running out is nullopt rather than a
   // deadline_exceeded result, which a stream may also end with.
@@ -53,6 +39,9 @@ struct channel_access {
   // channel::on_finish() for a callback that ignores a channel that finished ok: unlike
   // on_finish(), it leaves a call's channel free to finish without its actor.
   static void on_failure(channel& ch, std::function<void(const error&)> callback);
+  // channel::read_async() for a callback that neither blocks nor waits: the transport thread
+  // runs it itself when it delivers the result (in a nonblocking_scope).
+  static void read_async_nonblocking(channel& ch, std::function<void(read_result)> callback);
 };
 
 std::unique_ptr<channel_link> make_incoming_link(const std::shared_ptr<peer_context>& context,

@@ -152,9 +152,13 @@ void call_stream::read_async(std::function<void(result<std::optional<bytes>>)> c
   }
   if (auto rejected = st->rejection()) return callback(*rejected);
   // The deadline's timer cancels the channel; explain() turns that into deadline_exceeded.
-  st->ch.read_async([st, callback = std::move(callback)](read_result r) {
+  auto deliver = [st, callback = std::move(callback)](read_result r) {
     callback(st->on_read(std::move(r), false));
-  });
+  };
+  if (st->nonblocking_completion)
+    duplex::detail::channel_access::read_async_nonblocking(st->ch, std::move(deliver));
+  else
+    st->ch.read_async(std::move(deliver));
 }
 
 result<void> call_stream::write(bytes payload) {

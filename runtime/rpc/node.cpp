@@ -54,6 +54,7 @@ call_stream node_core::start_call(const opener& open, std::string method, call_o
 
   auto now = clock::now();
   if (o.timeout.count() >= 0 && o.timeout <= max_timeout) st->deadline = now + o.timeout;
+  st->nonblocking_completion = o.nonblocking_completion;
   call_context* parent = o.inherit_context ? current_context() : nullptr;
   if (parent && parent->deadline() && (!st->deadline || *parent->deadline() < *st->deadline))
     st->deadline = parent->deadline();

@@ -30,6 +30,7 @@ struct call_state {
   std::optional<clock::time_point> deadline;
   std::optional<error> start_error;  // the call never started: every operation reports it
   bool oneway = false;
+  bool nonblocking_completion = false;  // call_options::nonblocking_completion
   deadline_timer::id timer = 0;
 
   std::mutex mutex;

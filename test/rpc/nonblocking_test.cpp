@@ -117,4 +117,56 @@ BOOST_AUTO_TEST_CASE(a_nonblocking_handler_that_throws_fails_its_call_and_spares
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_nonblocking_completion_runs_where_the_reply_arrives_and_may_call_again) {
+  rpc_pair pair;
+  recording_adder adder;
+  pair.serve(adder.service(rpc::handler_mode::nonblocking));
+  rpc::call_options options = within();
+  options.nonblocking_completion = true;
+  // A chain of calls, each made from the previous one's completion.
+  constexpr int chain = 20;
+  std::mutex mutex;
+  std::vector<std::string> threads;
+  std::vector<int> sums;
+  std::promise<void> done;
+  std::function<void(int)> next = [&](int i) {
+    pair.caller().call_async<add_reply>("calc/add", add_request{i, 1}, options,
+                                        [&, i](result<add_reply> reply) {
+                                          {
+                                            std::lock_guard<std::mutex> lock(mutex);
+                                            threads.push_back(this_thread_name());
+                                            sums.push_back(reply ? reply->sum : -1);
+                                          }
+                                          if (i + 1 < chain)
+                                            next(i + 1);
+                                          else
+                                            done.set_value();
+                                        });
+  };
+  next(0);
+  BOOST_REQUIRE((done.get_future().wait_for(wait_limit) == std::future_status::ready));
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int i = 0; i < chain; ++i) BOOST_TEST(sums[static_cast<std::size_t>(i)] == i + 1);
+  BOOST_TEST(std::count(threads.begin(), threads.end(), "duplex-io") >= 1);
+  for (auto& name : threads) BOOST_TEST(name.rfind("caf.", 0) != 0, name);  // never an actor's
+}
+
+BOOST_AUTO_TEST_CASE(an_ordinary_completion_never_runs_on_the_io_thread) {
+  rpc_pair pair;
+  recording_adder adder;
+  pair.serve(adder.service(rpc::handler_mode::nonblocking));
+  for (int i = 0; i < 10; ++i) {
+    std::promise<std::pair<bool, std::string>> ran;
+    pair.caller().call_async<add_reply>(
+        "calc/add", add_request{i, 1}, within(), [&](result<add_reply> reply) {
+          ran.set_value({reply.ok() && reply->sum == i + 1, this_thread_name()});
+        });
+    auto outcome = ran.get_future();
+    BOOST_REQUIRE((outcome.wait_for(wait_limit) == std::future_status::ready));
+    auto [answered, where] = outcome.get();
+    BOOST_TEST(answered);
+    BOOST_TEST(where != "duplex-io");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -112,9 +112,11 @@ void run_unary_inflight(client_context& c) {
   long issued = 0;
   long done = 0;
   bool stop = false;
+  duplex::rpc::call_options options;
+  options.nonblocking_completion = true;  // the callback only queues the completion
   auto issue = [&] {
     const auto issued_ns = now_ns();
-    c.rpc.call_async<duplex::bytes>(rpc_echo, c.payload, {},
+    c.rpc.call_async<duplex::bytes>(rpc_echo, c.payload, options,
                                     [completions, issued_ns](duplex::result<duplex::bytes> reply) {
                                       completions->push({issued_ns, now_ns(), std::move(reply)});
                                     });

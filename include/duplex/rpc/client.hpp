@@ -30,6 +30,11 @@ struct call_options {
   std::shared_ptr<const callback_set> callbacks = nullptr;
   // Inside a handler: take that call's remaining deadline and cancellation.
   bool inherit_context = true;
+  // The callback of call_async() (and of the call's read_async()) neither blocks nor waits: it
+  // then runs where the response is delivered, on Duplex's I/O thread, rather than being
+  // handed to an actor thread. A write in it that would wait for credit fails with
+  // resource_exhausted, and an exception it throws is dropped.
+  bool nonblocking_completion = false;
 };
 
 namespace detail {
