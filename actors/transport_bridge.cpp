@@ -80,7 +80,7 @@ class transport_bridge final : public transport_events {
         try {
           call();
         } catch (...) {
-          // It broke its promise; the transport thread carries on (channel.hpp says so).
+          // It broke its promise; the transport thread carries on (rpc/client.hpp says so).
         }
       }
       run_here_.clear();
