@@ -68,6 +68,17 @@ inline channel_handler echo_handler() {
   };
 }
 
+// A server peer serving "echo" (echo_handler) and a client connected to it over tcp.
+struct echo_peers {
+  runtime rt;
+  peer server{rt};
+  peer client{rt};
+  echo_peers() {
+    server.handle("echo", echo_handler());
+    client.connect(server.bind("tcp://127.0.0.1:0").value()).value();
+  }
+};
+
 inline peer_options with_id(std::string id) {
   peer_options options;
   options.peer_id = std::move(id);

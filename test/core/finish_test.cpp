@@ -111,12 +111,7 @@ BOOST_AUTO_TEST_CASE(a_finish_watcher_set_before_the_end_never_runs_on_the_writi
   BOOST_TEST(!verdict.get());
 }
 
-BOOST_AUTO_TEST_CASE(a_reader_waiting_asynchronously_gets_the_reply_and_the_end) {
-  runtime rt;
-  peer server{rt};
-  server.handle("echo", echo_handler());
-  peer client{rt};
-  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+BOOST_FIXTURE_TEST_CASE(a_reader_waiting_asynchronously_gets_the_reply_and_the_end, echo_peers) {
   for (int i = 0; i < 50; ++i) {
     auto ch = client.open("echo");
     auto first = ch.read_future();  // waiting before anything was sent
@@ -132,12 +127,7 @@ BOOST_AUTO_TEST_CASE(a_reader_waiting_asynchronously_gets_the_reply_and_the_end)
   }
 }
 
-BOOST_AUTO_TEST_CASE(cancelling_a_finished_channel_leaves_it_finished_ok) {
-  runtime rt;
-  peer server{rt};
-  server.handle("echo", echo_handler());
-  peer client{rt};
-  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+BOOST_FIXTURE_TEST_CASE(cancelling_a_finished_channel_leaves_it_finished_ok, echo_peers) {
   auto ch = client.open("echo");
   BOOST_REQUIRE(ch.close_write());
   BOOST_REQUIRE(ch.read(wait_limit).is_end());
@@ -159,12 +149,7 @@ BOOST_AUTO_TEST_CASE(cancelling_a_finished_channel_leaves_it_finished_ok) {
   BOOST_TEST(to_string(*reply) == "again");
 }
 
-BOOST_AUTO_TEST_CASE(completed_exchanges_leave_the_actor_workers_asleep) {
-  runtime rt;
-  peer server{rt};
-  server.handle("echo", echo_handler());
-  peer client{rt};
-  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+BOOST_FIXTURE_TEST_CASE(completed_exchanges_leave_the_actor_workers_asleep, echo_peers) {
   exchange_one(client, "warm-up");
   constexpr int exchanges = 200;
   const long before = context_switches_of("caf.multiplexer");  // CAF's workers
@@ -175,12 +160,8 @@ BOOST_AUTO_TEST_CASE(completed_exchanges_leave_the_actor_workers_asleep) {
   BOOST_TEST(during < exchanges, during << " worker switches for " << exchanges << " exchanges");
 }
 
-BOOST_AUTO_TEST_CASE(an_accept_async_callback_never_runs_on_the_io_thread_at_the_finish) {
-  runtime rt;
-  peer server{rt};
-  server.handle("echo", echo_handler());
-  peer client{rt};
-  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+BOOST_FIXTURE_TEST_CASE(an_accept_async_callback_never_runs_on_the_io_thread_at_the_finish,
+                        echo_peers) {
   for (int i = 0; i < 5; ++i) {
     auto ch = client.open("echo");
     auto ran_on = std::make_shared<std::promise<std::string>>();
@@ -202,11 +183,8 @@ BOOST_AUTO_TEST_CASE(an_accept_async_callback_never_runs_on_the_io_thread_at_the
 BOOST_AUTO_TEST_CASE(a_finished_channel_handle_may_outlive_its_runtime) {
   std::vector<channel> kept;
   {
-    runtime rt;
-    peer server{rt};
-    server.handle("echo", echo_handler());
-    peer client{rt};
-    BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
+    echo_peers peers;
+    auto& client = peers.client;
     for (int i = 0; i < 20; ++i) {
       kept.push_back(client.open("echo"));
       auto& ch = kept.back();
@@ -220,9 +198,8 @@ BOOST_AUTO_TEST_CASE(a_finished_channel_handle_may_outlive_its_runtime) {
   kept.clear();  // inert, and gone without touching the destroyed actor system
 }
 
-BOOST_AUTO_TEST_CASE(a_read_callback_that_throws_fails_the_channel_at_both_ends_only) {
-  runtime rt;
-  peer server{rt};
+BOOST_FIXTURE_TEST_CASE(a_read_callback_that_throws_fails_the_channel_at_both_ends_only,
+                        echo_peers) {
   std::promise<void> callback_set;
   std::promise<errc> server_saw;
   server.handle("hold", [&](channel ch) {
@@ -230,9 +207,6 @@ BOOST_AUTO_TEST_CASE(a_read_callback_that_throws_fails_the_channel_at_both_ends_
     ch.write(to_bytes("first"));
     server_saw.set_value(ch.read(wait_limit).error().code);
   });
-  server.handle("echo", echo_handler());
-  peer client{rt};
-  BOOST_REQUIRE(client.connect(*server.bind("tcp://127.0.0.1:0")));
   auto ch = client.open("hold");
   // Runs on the channel's actor, which the exception stops.
   ch.read_async([](read_result) { throw std::runtime_error("the callback failed"); });
