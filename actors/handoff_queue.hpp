@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/lazy_fifo.hpp"
+#include "transport/transport.hpp"
 
 namespace duplex::detail {
 
@@ -37,6 +38,8 @@ class handoff_queue {
 
   // Producer side. Returns false when already closed (the item is dropped by the caller's
   // choice: a closed queue has a terminal item readers will see instead).
+  // Wake-ups of blocked readers come after the lock is let go: a reader woken on another
+  // core (or preempting this thread on its own) then does not block again on the mutex.
   bool push(T item) {
     callback waiting;
     {
@@ -44,21 +47,27 @@ class handoff_queue {
       if (terminal_) return false;
       if (waiters_.empty()) {
         items_.push_back(std::move(item));
-        ready_.notify_one();
-        return true;
+      } else {
+        waiting = std::move(waiters_.front());
+        waiters_.pop_front();
       }
-      waiting = std::move(waiters_.front());
-      waiters_.pop_front();
+    }
+    if (!waiting) {
+      ready_.notify_one();
+      return true;
     }
     waiting(std::move(item));  // outside the lock: the callback may read again
     return true;
   }
 
-  // push() for several items under one lock. Returns false when already closed. With
-  // `deferred`, callbacks of waiting readers are added to it instead of run here, except
-  // nonblocking ones, which go to `here` when given.
+  // push() for several items under one lock, then, with `then_close`, close() under the same
+  // lock (readers wake once, to the items and the end). Returns false when already closed.
+  // With `deferred`, callbacks of waiting readers are added to it instead of run here, except
+  // nonblocking ones, which go to `here` when given. Without `wake_now`, the caller calls
+  // wake_readers() itself later (after letting go of its own locks).
   bool push_all(std::vector<T>& items, deferred_calls* deferred = nullptr,
-                deferred_calls* here = nullptr) {
+                deferred_calls* here = nullptr, std::optional<T> then_close = std::nullopt,
+                bool wake_now = true) {
     std::vector<std::pair<callback, T>> handed;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -69,8 +78,13 @@ class handoff_queue {
         waiters_.pop_front();
       }
       for (; next < items.size(); ++next) items_.push_back(std::move(items[next]));
-      ready_.notify_all();
+      if (then_close) {
+        terminal_ = std::make_unique<T>(std::move(*then_close));
+        for (; !waiters_.empty(); waiters_.pop_front())  // only waiting when items_ is empty
+          handed.emplace_back(std::move(waiters_.front()), *terminal_);
+      }
     }
+    if (wake_now) ready_.notify_all();
     items.clear();
     for (auto& [waiting, item] : handed) {
       if (deferred)
@@ -92,7 +106,6 @@ class handoff_queue {
       if (terminal_) return;
       terminal_ = std::make_unique<T>(std::move(terminal));
       waiting = waiters_.take_all();  // only waiting when items_ is empty
-      ready_.notify_all();
       if (deferred) {
         // Each with its own copy, taken here: a later abort() may replace the terminal.
         for (; !waiting.empty(); waiting.pop_front())
@@ -102,6 +115,7 @@ class handoff_queue {
               });
       }
     }
+    ready_.notify_all();
     notify(waiting);
   }
 
@@ -114,10 +128,13 @@ class handoff_queue {
       items_.clear();
       terminal_ = std::make_unique<T>(std::move(terminal));
       waiting = waiters_.take_all();
-      ready_.notify_all();
     }
+    ready_.notify_all();
     notify(waiting);
   }
+
+  // Wakes readers blocked in pop() (after a push_all() without `wake_now`).
+  void wake_readers() { ready_.notify_all(); }
 
   bool closed() const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -126,6 +143,7 @@ class handoff_queue {
 
   // Consumer side. nullopt when the deadline passed first.
   std::optional<T> pop(std::optional<clock::time_point> deadline) {
+    transport::release_held_sends();  // what this thread holds may be what it waits for
     std::unique_lock<std::mutex> lock(mutex_);
     auto has_item = [&] { return !items_.empty() || terminal_ != nullptr; };
     if (deadline) {

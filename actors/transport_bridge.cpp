@@ -61,6 +61,8 @@ class transport_bridge final : public transport_events {
       auto lock = channels_->lock();
       route(conn, channels_->find_or_add(conn), frames);
     }
+    for (auto& core : to_wake_) core->inbox.wake_readers();
+    to_wake_.clear();
     // Channels whose remote end completed them here, their actors never having run.
     if (!finishes_.empty()) {
       auto context = context_.lock();
@@ -342,11 +344,15 @@ class transport_bridge final : public transport_events {
       ++lane.via_actors;
     }
     deferred_calls calls;
-    if (!arrived_.empty()) core.inbox.push_all(arrived_, &calls, &run_here_);
+    if (!arrived_.empty() || ended) {
+      std::optional<read_result> end;
+      if (ended) end = end_status.ok() ? read_result::end() : read_result::failure(end_status);
+      // Blocked readers wake once the table's lock is let go: a reader that runs at once
+      // (on this core) would otherwise block on it again to open its next channel.
+      core.inbox.push_all(arrived_, &calls, &run_here_, std::move(end), /*wake_now=*/false);
+      to_wake_.push_back(lane.core);
+    }
     arrived_.clear();  // a closed inbox leaves them
-    if (ended)
-      core.inbox.close(end_status.ok() ? read_result::end() : read_result::failure(end_status),
-                       &calls, &run_here_);
     // The remote's end: a channel whose other side ended by direct writes, and whose actor
     // never ran, is finished here (after the table's lock). An actor that never ran needs no
     // word of it while this side is open: whoever ends this side checks the remote's end.
@@ -373,7 +379,8 @@ class transport_bridge final : public transport_events {
   std::uint64_t applied_cost_ = 0;  // DATA cost of the frames applied here
   std::vector<handler_start> starts_;
   std::vector<finish> finishes_;  // channels to finish once the table's lock is let go
-  deferred_calls run_here_;       // nonblocking readers' callbacks, run after the locks
+  std::vector<std::shared_ptr<channel_core>> to_wake_;  // inboxes with new items, ditto
+  deferred_calls run_here_;  // nonblocking readers' callbacks, run after the locks
   std::vector<std::uint64_t> parents_held_;
 };
 

@@ -73,10 +73,12 @@ class write_waiter {
   }
   // False when the deadline passed first.
   bool wait_until(detail::clock::time_point deadline) {
+    detail::transport::release_held_sends();  // the credit waited for answers them
     std::unique_lock<std::mutex> lock(mutex_);
     return done_.wait_until(lock, deadline, [this] { return outcome_.has_value(); });
   }
   result<void> wait() {
+    detail::transport::release_held_sends();
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return outcome_.has_value(); });
     return std::move(*outcome_);

@@ -1,5 +1,6 @@
 #include "transport/transport.hpp"
 
+#include "transport/socket_poller.hpp"
 #include "transport/zap_handler.hpp"
 
 #include <pthread.h>
@@ -106,6 +107,35 @@ result<void> check_endpoint(const std::string& endpoint) {
   return {};
 }
 
+// A place in a connection's send queue kept for the frames a thread holds (hold_sends()):
+// frames queued after it, by any thread, wait behind it until the holder lets go. So holding
+// never reorders a connection's frames: OPENs, whose ids must rise on the wire in the order
+// they were allocated, in particular.
+struct reservation {
+  std::string frames;     // appended by the holding thread only, until complete
+  std::size_t cost = 0;   // connection credit of its DATA frames
+  bool complete = false;  // guarded by the transport's queue mutex
+};
+
+struct outgoing_frames {
+  connection_id conn;
+  std::string encoded;  // owned frames, or empty: `staged_size` bytes of the staged buffer
+  std::size_t staged_at;
+  std::size_t staged_size;
+  std::size_t cost;  // connection credit its DATA frames take
+  bool bypass;       // order-free frames (CREDIT): never wait behind the backlog
+  std::shared_ptr<reservation> reserved = nullptr;  // frames still held (see reservation)
+};
+
+// What a thread holds (transport::hold_sends): its reservations, for one transport at a time.
+struct held_sends {
+  int depth = 0;
+  transport::impl* owner = nullptr;
+  std::vector<std::pair<connection_id, std::shared_ptr<reservation>>> reservations;
+};
+thread_local held_sends held;
+thread_local bool on_transport_thread = false;
+
 }  // namespace
 
 class transport::impl {
@@ -119,6 +149,7 @@ class transport::impl {
     if (wake_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
     thread_ = std::thread([this] {
       ::pthread_setname_np(::pthread_self(), "duplex-io");  // for top -H, perf and gdb
+      on_transport_thread = true;
       run();
     });
   }
@@ -143,6 +174,7 @@ class transport::impl {
 
   template <class T>
   T call(std::function<T()> command) {
+    release_held();  // the command may wait for them
     std::promise<T> done;
     auto future = done.get_future();
     post([&] {
@@ -156,6 +188,13 @@ class transport::impl {
   }
 
   void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
+    if (!bypass) {
+      if (auto* kept = hold(conn)) {
+        kept->frames += encoded;
+        kept->cost += cost;
+        return;
+      }
+    }
     bool must_wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -168,6 +207,11 @@ class transport::impl {
   // Small frames are copied into one shared buffer instead of each owning a string: a
   // stream's messages then cost the queue no allocation each.
   void send_copy(connection_id conn, const char* data, std::size_t size, std::size_t cost) {
+    if (auto* kept = hold(conn)) {
+      kept->frames.append(data, size);
+      kept->cost += cost;
+      return;
+    }
     bool must_wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -176,6 +220,59 @@ class transport::impl {
       must_wake = std::exchange(sleeping_, false);
     }
     if (must_wake) wake();
+  }
+
+  // This thread's reservation for `conn` when it holds its sends, made (and queued) on
+  // the first frame; null when it does not hold. The transport thread never holds: what it
+  // sends leaves at the end of its round anyway.
+  reservation* hold(connection_id conn) {
+    if (held.depth == 0 || on_transport_thread) return nullptr;
+    if (held.owner != this) {
+      release_held();  // another transport's: they leave first
+      held.owner = this;
+    }
+    for (auto& [c, kept] : held.reservations)
+      if (c == conn) return kept.get();
+    auto kept = std::make_shared<reservation>();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      outgoing_.push_back({conn, {}, 0, 0, 0, false, kept});
+    }
+    held.reservations.emplace_back(conn, kept);
+    return kept.get();
+  }
+
+  // Completes this thread's reservations. When the transport thread sleeps, this thread sends
+  // them itself (a held batch is a call's request or response: it should leave now, without
+  // a hand-off); otherwise it wakes the transport thread if it must.
+  static void release_held() {
+    if (held.reservations.empty()) return;
+    auto& owner = *held.owner;
+    {
+      std::lock_guard<std::mutex> lock(owner.mutex_);
+      for (auto& [conn, kept] : held.reservations) kept->complete = true;
+      owner.completed_ = true;  // the loop must not sleep before it looked
+    }
+    held.reservations.clear();
+    if (!on_transport_thread && owner.io_mutex_.try_lock()) {
+      owner.flush_for_sleeping_loop();
+      owner.io_mutex_.unlock();
+      return;
+    }
+    bool must_wake;
+    {
+      std::lock_guard<std::mutex> lock(owner.mutex_);
+      must_wake = std::exchange(owner.sleeping_, false);
+    }
+    if (must_wake) owner.wake();
+  }
+
+  // Under io_mutex_, on a thread other than the transport thread's, which sleeps in poll():
+  // sends what is queued. A send may have taken the signal of input waiting on its socket
+  // (see socket_poller): if so, the transport thread is woken to read it.
+  void flush_for_sleeping_loop() {
+    flush_outgoing();
+    if (poller_.settle()) wake();
   }
 
   // The ZAP policy: which clients may finish a CURVE handshake with an owner's ROUTER.
@@ -202,7 +299,7 @@ class transport::impl {
   // the loop looks at the queues again before it sleeps.
   bool work_queued_or_sleep() {
     std::lock_guard<std::mutex> lock(mutex_);
-    const bool queued = !commands_.empty() || !outgoing_.empty();
+    const bool queued = !commands_.empty() || !outgoing_.empty() || completed_;
     sleeping_ = !queued;
     return queued;
   }
@@ -255,6 +352,8 @@ class transport::impl {
       start_monitor(*state.router);
       sockets_changed_ = true;
     }
+    // Binding processes the socket's commands: the poller must look at it afresh.
+    sockets_changed_ = true;
     if (zmq_bind(state.router->socket.handle(), endpoint.c_str()) != 0)
       return zmq_failure("cannot bind", endpoint, zmq_errno());
     auto bound = state.router->socket.get(zmq::sockopt::last_endpoint);
@@ -265,6 +364,7 @@ class transport::impl {
   result<void> unbind(owner_id owner, const std::string& endpoint) {
     if (auto ok = check_endpoint(endpoint); !ok) return ok.error();
     auto& state = owners_.at(owner);
+    sockets_changed_ = true;  // as for bind()
     if (!state.router || zmq_unbind(state.router->socket.handle(), endpoint.c_str()) != 0)
       return duplex::error{errc::not_found, "endpoint '" + endpoint + "' is not bound"};
     if (endpoint.rfind("ipc://", 0) == 0) remove_ipc_file(state, endpoint.substr(6));
@@ -363,15 +463,6 @@ class transport::impl {
   }
 
  private:
-  struct outgoing_frames {
-    connection_id conn;
-    std::string encoded;  // owned frames, or empty: `staged_size` bytes of the staged buffer
-    std::size_t staged_at;
-    std::size_t staged_size;
-    std::size_t cost;  // connection credit its DATA frames take
-    bool bypass;       // order-free frames (CREDIT): never wait behind the backlog
-  };
-
   struct socket_entry {
     owner_id owner = 0;
     bool is_router = false;
@@ -380,6 +471,9 @@ class transport::impl {
     zmq::socket_t socket;
     zmq::socket_t monitor;
     connection_id current = 0;  // dealers: the live connection, 0 while none
+    // Where the poller watches them; valid while sockets_changed_ is false.
+    socket_poller::slot data_slot = 0;
+    socket_poller::slot monitor_slot = 0;
   };
 
   struct owner_state {
@@ -461,11 +555,11 @@ class transport::impl {
   }
 
   void run() {
-    std::vector<zmq::pollitem_t> items;
     std::vector<socket_entry*> sockets;
+    std::unique_lock<std::mutex> io(io_mutex_);  // let go only while poll() sleeps
     while (running_) {
       try {
-        run_once(items, sockets);
+        run_once(sockets, io);
       } catch (const std::exception&) {
         // A socket error must not take the transport thread (and every peer) down; the
         // affected connection reports itself through its monitor or the next send.
@@ -479,38 +573,48 @@ class transport::impl {
     owners_.clear();
   }
 
-  void run_once(std::vector<zmq::pollitem_t>& items, std::vector<socket_entry*>& sockets) {
-    {
-      if (sockets_changed_) {
-        sockets = all_sockets();
-        items.clear();
-        items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
-        items.push_back({zap_.socket().handle(), 0, ZMQ_POLLIN, 0});
-        for (auto* s : sockets) items.push_back({s->socket.handle(), 0, ZMQ_POLLIN, 0});
-        for (auto* s : sockets) items.push_back({s->monitor.handle(), 0, ZMQ_POLLIN, 0});
-        sockets_changed_ = false;
-      }
-      // Work queued while the last round ran did not write the eventfd: look before sleeping.
-      zmq::poll(items.data(), items.size(),
-                work_queued_or_sleep() ? std::chrono::milliseconds{0} : idle_wait());
-      awake();
-      if (items[0].revents & ZMQ_POLLIN) {
-        std::uint64_t count;
-        [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
-      }
-      if (items[1].revents & ZMQ_POLLIN) zap_.answer_waiting();
-      run_commands();
-      if (sockets_changed_ || !running_) return;  // entries may be gone
-      constexpr std::size_t first = 2;
-      const std::size_t n = sockets.size();
-      for (std::size_t i = 0; i < n; ++i)
-        if (items[first + n + i].revents & ZMQ_POLLIN) read_monitor(*sockets[i]);
-      if (sockets_changed_) return;
-      for (std::size_t i = 0; i < n; ++i)
-        if (items[first + i].revents & ZMQ_POLLIN) read_socket(*sockets[i]);
-      run_commands();  // commands queued while reading
-      check_liveness();
+  void watch(std::vector<socket_entry*>& sockets) {
+    sockets = all_sockets();
+    poller_.clear();
+    wake_slot_ = poller_.add_fd(wake_fd_);
+    zap_slot_ = poller_.add_socket(zap_.socket());
+    for (auto* s : sockets) {
+      s->data_slot = poller_.add_socket(s->socket);
+      s->monitor_slot = poller_.add_socket(s->monitor);
     }
+    sockets_changed_ = false;
+  }
+
+  void run_once(std::vector<socket_entry*>& sockets, std::unique_lock<std::mutex>& io) {
+    if (sockets_changed_) watch(sockets);
+    // Work queued while the last round ran did not write the eventfd: look before sleeping.
+    const bool busy = poller_.settle() || work_queued_or_sleep();
+    poller_.wait(busy ? std::chrono::milliseconds{0} : idle_wait(), io);
+    awake();
+    if (poller_.ready(wake_slot_)) {
+      std::uint64_t count;
+      [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
+      poller_.read(wake_slot_, false);
+    }
+    if (poller_.ready(zap_slot_)) {
+      poller_.read(zap_slot_, false);  // it reads until nothing is left
+      zap_.answer_waiting();
+    }
+    run_commands();
+    if (sockets_changed_ || !running_) return;  // entries may be gone
+    for (auto* s : sockets) {
+      if (!poller_.ready(s->monitor_slot)) continue;
+      poller_.read(s->monitor_slot, false);
+      read_monitor(*s);
+      if (sockets_changed_) return;
+    }
+    for (auto* s : sockets) {
+      if (!poller_.ready(s->data_slot)) continue;
+      poller_.read(s->data_slot, read_socket(*s));
+      if (sockets_changed_) return;
+    }
+    run_commands();  // commands queued while reading
+    check_liveness();
   }
 
   // How long the loop may sleep: until the next heartbeat is due, or for ever without
@@ -592,8 +696,8 @@ class transport::impl {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing_.swap(flushing_);
       staged_.swap(flushing_staged_);
+      completed_ = false;  // looked at below
     }
-    if (flushing_.empty()) return;
     // Coalesce per connection, keeping each connection's order; what the connection window
     // cannot take yet waits in the connection's backlog (and so does everything after it).
     std::vector<std::pair<connection_id, std::string>> batches;
@@ -601,6 +705,11 @@ class transport::impl {
     for (auto& item : flushing_) {
       auto c = connections_.find(item.conn);
       if (c == connections_.end()) continue;  // the connection died; its channels were failed
+      if (!unwrap(item)) {
+        c->second.backlog.push_back(std::move(item));  // and what follows waits behind it
+        held_back_.insert(c->first);
+        continue;
+      }
       if (!take_credit(c->second, item)) continue;
       if (item.staged_size)
         append_to_batch(
@@ -613,6 +722,25 @@ class transport::impl {
     flushing_.clear();
     flushing_staged_.clear();
     for (auto& [conn, batch] : batches) send_batch(conn, std::move(batch));
+    // Backlogs behind a reservation: it may be complete now.
+    for (auto it = held_back_.begin(); it != held_back_.end();) {
+      auto conn = *it;
+      if (send_backlog(conn))
+        ++it;
+      else
+        it = held_back_.erase(it);
+    }
+  }
+
+  // A reservation's frames once its holder let go: false while it still holds them.
+  bool unwrap(outgoing_frames& item) {
+    if (!item.reserved) return true;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!item.reserved->complete) return false;
+    item.encoded = std::move(item.reserved->frames);
+    item.cost = item.reserved->cost;
+    item.reserved.reset();
+    return true;
   }
 
   // False when `item` must wait in the backlog.
@@ -650,20 +778,38 @@ class transport::impl {
     auto it = connections_.find(conn);
     if (it == connections_.end()) return;
     auto& c = it->second;
-    if (c.credit < 0) return;  // no connection window announced: nothing is held back
+    if (c.credit < 0) return;  // no connection window announced: nothing waits for credit
     c.credit += static_cast<std::int64_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 62));
+    send_backlog(conn);
+  }
+
+  // Sends the backlog's front, in order, while the connection window takes it and no
+  // reservation still holds it. True when a reservation stopped it.
+  bool send_backlog(connection_id conn) {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return false;
+    auto& c = it->second;
     std::string batch;
-    while (!c.backlog.empty() && static_cast<std::int64_t>(c.backlog.front().cost) <= c.credit) {
-      c.credit -= static_cast<std::int64_t>(c.backlog.front().cost);
-      batch += c.backlog.front().encoded;
+    bool held = false;
+    while (!c.backlog.empty()) {
+      auto& front = c.backlog.front();
+      if (!unwrap(front)) {
+        held = true;
+        break;
+      }
+      const auto cost = static_cast<std::int64_t>(front.cost);
+      if (c.credit >= 0 && cost > c.credit) break;
+      if (c.credit >= 0) c.credit -= cost;
+      batch += front.encoded;
       c.backlog.pop_front();
       if (batch.size() >= batch_soft_limit) {
         send_batch(conn, std::move(batch));
         batch = {};
-        if (connections_.find(conn) == connections_.end()) return;
+        if (connections_.find(conn) == connections_.end()) return false;
       }
     }
     if (!batch.empty()) send_batch(conn, std::move(batch));
+    return held;
   }
 
   // Large batches are handed to ZeroMQ without a copy: the message owns the string.
@@ -689,6 +835,7 @@ class transport::impl {
                    .has_value();
       if (sent || !c.socket->is_router)
         sent = socket.send(to_message(std::move(batch)), zmq::send_flags::dontwait).has_value();
+      if (!sockets_changed_) poller_.sent_on(c.socket->data_slot);
     } catch (const zmq::error_t&) {
       sent = false;  // EHOSTUNREACH: ROUTER_MANDATORY reports a peer that is gone
     }
@@ -696,20 +843,22 @@ class transport::impl {
     if (!sent) connection_lost(conn, {errc::unavailable, "the remote peer is unreachable"});
   }
 
-  void read_socket(socket_entry& entry) {
+  // True when it stopped with messages left (the burst limit): the loop comes back to them.
+  bool read_socket(socket_entry& entry) {
     for (int i = 0; i < receive_burst; ++i) {
       zmq::message_t first;
       try {
-        if (!entry.socket.recv(first, zmq::recv_flags::dontwait)) return;
+        if (!entry.socket.recv(first, zmq::recv_flags::dontwait)) return false;
       } catch (const zmq::error_t&) {
-        return;
+        return false;
       }
       if (entry.is_router)
         read_router_message(entry, std::move(first));
       else
         read_dealer_message(entry, std::move(first));
+      if (sockets_changed_) return true;  // the entry may be gone
     }
-    // More may be waiting: zmq_poll reports the socket again (it is level-triggered).
+    return true;
   }
 
   void read_router_message(socket_entry& entry, zmq::message_t routing) {
@@ -883,6 +1032,13 @@ class transport::impl {
   zap_handler zap_;  // bound in context_ before any socket can ask it
   int wake_fd_ = -1;
   std::thread thread_;
+  // Held by the transport thread, except while it sleeps in poll(): then a thread ending a
+  // send batch may take it and send (sockets may move between threads with a full barrier).
+  // Guards the sockets, connections_, owners_ and the poller.
+  std::mutex io_mutex_;
+  socket_poller poller_;
+  socket_poller::slot wake_slot_ = 0;
+  socket_poller::slot zap_slot_ = 0;
 
   std::mutex mutex_;
   std::deque<std::function<void()>> commands_;
@@ -891,7 +1047,8 @@ class transport::impl {
   // Transport thread only: what flush_outgoing() works through, swapped with the above.
   std::vector<outgoing_frames> flushing_;
   std::string flushing_staged_;
-  bool sleeping_ = false;  // guarded by mutex_: the loop is in (or about to enter) zmq::poll
+  bool sleeping_ = false;   // guarded by mutex_: the loop is in (or about to enter) poll()
+  bool completed_ = false;  // guarded by mutex_: a reservation completed since the last flush
 
   // Owned by the transport thread.
   bool running_ = true;
@@ -903,6 +1060,7 @@ class transport::impl {
   clock::time_point next_liveness_check_ = clock::now();
   std::map<owner_id, owner_state> owners_;
   std::unordered_map<connection_id, connection_state> connections_;
+  std::set<connection_id> held_back_;  // connections whose backlog waits for a reservation
 };
 
 transport::transport(int io_threads) : impl_(std::make_unique<impl>(io_threads)) {}
@@ -949,6 +1107,18 @@ void transport::send_copy(connection_id conn, const char* encoded_frames, std::s
 
 void transport::send_credit(connection_id conn, std::string encoded_frames) {
   impl_->send(conn, std::move(encoded_frames), 0, true);
+}
+
+void transport::hold_sends() {
+  ++held.depth;
+}
+
+void transport::end_hold() {
+  if (held.depth > 0 && --held.depth == 0) impl::release_held();
+}
+
+void transport::release_held_sends() {
+  impl::release_held();
 }
 
 void transport::close_connection(connection_id conn) {

@@ -89,8 +89,19 @@ class transport {
   // different: a DEALER then starts over with a new connection.)
   void close_connection(connection_id conn);
 
+  // Holding sends: between hold_sends() and end_hold() (nested pairs: the outermost end),
+  // what this thread sends (any transport; not send_credit) waits in the thread, and goes to
+  // the transport thread in one piece when the hold ends: one wake-up, and frames written one
+  // after another (a call's OPEN, request and END) leave in one ZeroMQ message. A thread that
+  // waits for anything while holding must release_held_sends() first; Duplex's own blocking
+  // waits do.
+  static void hold_sends();
+  static void end_hold();
+  static void release_held_sends();
+
+  class impl;  // public for the thread's held sends only; defined in transport.cpp
+
  private:
-  class impl;
   std::unique_ptr<impl> impl_;
 };
 

@@ -10,3 +10,4 @@
 #include "duplex/read_result.hpp"
 #include "duplex/runtime.hpp"
 #include "duplex/security.hpp"
+#include "duplex/send_batch.hpp"

@@ -222,6 +222,14 @@ channel& call_stream::underlying() {
 
 namespace detail {
 
+result<void> respond_last(call_stream& stream, bytes response) {
+  if (!stream.valid()) return error{errc::failed_precondition, "empty call handle"};
+  auto& st = stream.state();
+  if (st.response) return error{errc::failed_precondition, "the call already has its response"};
+  st.response = std::move(response);
+  return {};
+}
+
 result<bytes> finish_unary(call_stream& stream) {
   (void)stream.close_write();  // already closed, or failed: the read says why
   auto first = stream.read();

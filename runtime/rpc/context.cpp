@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "duplex/send_batch.hpp"
 #include "runtime/rpc/rpc_state.hpp"
 #include "runtime/rpc/wire_headers.hpp"
 
@@ -83,6 +84,7 @@ error call_context::cancel_reason() const {
 }
 
 bool call_context::wait_cancelled(std::chrono::milliseconds timeout) const {
+  duplex::detail::release_held_sends();
   std::unique_lock<std::mutex> lock(scope_->mutex);
   auto is_cancelled = [this] { return scope_->cancel_reason.has_value(); };
   if (timeout.count() < 0) {

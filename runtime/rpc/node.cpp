@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "duplex/send_batch.hpp"
 #include "runtime/channel_link.hpp"
 #include "runtime/peer_state.hpp"
 #include "runtime/rpc/rpc_state.hpp"
@@ -208,6 +209,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
   st->payload_codec = &ch.payload_codec();
   st->deadline = scope->deadline;
   st->ch = std::move(ch);
+  std::optional<send_batch> together;  // from the handler's return to the call's end
 
   for (auto& i : options.server_interceptors) {
     if (!status.ok()) break;
@@ -247,6 +249,11 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
       }
       current = outer;
     }
+    // What the handler left to send goes with the trailers and the end, in one batch.
+    together.emplace();
+    if (st->response && status.ok())
+      status = call_stream(st).write(std::move(*st->response)).error();
+    st->response.reset();
     if (auto rejected = st->rejection()) status = *rejected;
     if (expiry != 0) timer.cancel(expiry);
   }
@@ -263,6 +270,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
   // Also when cancelled: the status of a deadline or a shutdown here goes to the caller even
   // if the handler returned before the timer or stop() sent it (a clean end without it would
   // read as success); on a channel the caller cancelled these writes just fail.
+  if (!together) together.emplace();
   if (!scope->oneway) {
     trailers[status_trailer] = std::to_string(static_cast<std::uint32_t>(status.code));
     if (!status.ok()) trailers[message_trailer] = status.message;
@@ -272,6 +280,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     else
       (void)st->ch.write_error(status.code, status.message);
   }
+  together.reset();
   st->ch.close();
   for (auto& i : options.server_interceptors) i->on_finish(st->info, status, trailers);
   {
@@ -299,6 +308,7 @@ void node_core::stop() {
   }
   for (auto& scope : running)
     scope->end_with_status({errc::unavailable, "the RPC node is shutting down"});
+  duplex::detail::release_held_sends();  // running calls may need them to end
   std::unique_lock<std::mutex> lock(active_mutex);
   active_changed.wait(lock, [this] { return active.empty(); });
 }

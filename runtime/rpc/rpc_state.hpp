@@ -32,6 +32,7 @@ struct call_state {
   bool oneway = false;
   bool nonblocking_completion = false;  // call_options::nonblocking_completion
   deadline_timer::id timer = 0;
+  std::optional<bytes> response;  // server: respond_last()'s, sent when the handler returns
 
   std::mutex mutex;
   std::optional<error> local_end;  // why this side ended it (deadline, inherited cancel)

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "duplex/rpc/node.hpp"
+#include "duplex/send_batch.hpp"
 
 namespace duplex::rpc {
 
@@ -77,6 +78,7 @@ result<Resp> ask_actor(const caf::actor& target, const Req& request, call_contex
                   [w, &system](caf::error& e) { w->set(to_error(system, e)); });
       },
       target);
+  duplex::detail::release_held_sends();  // the actor's answer may need them
   std::unique_lock<std::mutex> lock(w->mutex);
   w->done.wait(lock, [&] { return w->outcome.has_value(); });
   return std::move(*w->outcome);

@@ -23,6 +23,12 @@ namespace duplex::rpc {
 namespace detail {
 struct call_state;
 }
+class call_stream;
+namespace detail {
+// Server side: the handler's last message, which the node sends after the handler returns
+// together with the trailers and the end. failed_precondition if one is already set.
+result<void> respond_last(call_stream& stream, bytes response);
+}  // namespace detail
 
 using std::chrono::milliseconds;
 

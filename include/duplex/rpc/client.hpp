@@ -13,6 +13,7 @@
 
 #include "duplex/rpc/call_stream.hpp"
 #include "duplex/rpc/service.hpp"
+#include "duplex/send_batch.hpp"
 
 namespace duplex::rpc {
 
@@ -104,8 +105,8 @@ class caller {
   // Unary, blocking: the response or the call's status.
   template <class Resp, class Req>
   result<Resp> call(std::string method, const Req& request, call_options options = {}) {
-    auto stream = open_call(std::move(method), std::move(options));
-    if (auto sent = stream.write_as(request); !sent) return finish_error<Resp>(stream, sent);
+    auto [stream, sent, closed] = send_request(std::move(method), request, std::move(options));
+    if (!sent) return finish_error<Resp>(stream, sent);
     auto raw = detail::finish_unary(stream);
     if (!raw) return raw.error();
     return decode_as<Resp>(stream.payload_codec(), std::move(*raw));
@@ -115,8 +116,8 @@ class caller {
   template <class Resp, class Req>
   void call_async(std::string method, const Req& request, call_options options,
                   std::function<void(result<Resp>)> done) {
-    auto stream = open_call(std::move(method), std::move(options));
-    if (auto sent = stream.write_as(request); !sent) {
+    auto [stream, sent, closed] = send_request(std::move(method), request, std::move(options));
+    if (!sent) {
       done(finish_error<Resp>(stream, sent));
       return;
     }
@@ -140,17 +141,16 @@ class caller {
   // Fire-and-forget: returns once the request is queued; no response is sent.
   template <class Req>
   result<void> notify(std::string method, const Req& request, call_options options = {}) {
-    auto stream = open_call(std::move(method), std::move(options), /*oneway=*/true);
-    if (auto sent = stream.write_as(request); !sent) return sent;
-    return stream.close_write();
+    auto sent = send_request(std::move(method), request, std::move(options), /*oneway=*/true);
+    if (!sent.written) return sent.written;
+    return sent.closed;
   }
 
   template <class Resp, class Req>
   server_stream_call<Resp> server_stream(std::string method, const Req& request,
                                          call_options options = {}) {
-    auto stream = open_call(std::move(method), std::move(options));
-    if (stream.write_as(request)) (void)stream.close_write();
-    return server_stream_call<Resp>(std::move(stream));
+    auto sent = send_request(std::move(method), request, std::move(options));
+    return server_stream_call<Resp>(std::move(sent.stream));
   }
 
   template <class Req, class Resp>
@@ -167,6 +167,23 @@ class caller {
   result<bytes> call_raw(std::string method, bytes request, call_options options = {});
 
  private:
+  struct sent_request {
+    call_stream stream;
+    result<void> written;  // the request's write
+    result<void> closed;   // the half-close after it (when written)
+  };
+  // Starts a call with its one request and half-close, sent in one batch: the callee reads
+  // OPEN, request and END together (and a nonblocking handler can answer at once).
+  template <class Req>
+  sent_request send_request(std::string method, const Req& request, call_options options,
+                            bool oneway = false) {
+    send_batch together;
+    sent_request sent{open_call(std::move(method), std::move(options), oneway), {}, {}};
+    sent.written = sent.stream.write_as(request);
+    if (sent.written) sent.closed = sent.stream.close_write();
+    return sent;
+  }
+
   template <class Resp>
   static result<Resp> finish_error(call_stream& stream, const result<void>& sent) {
     return detail::failed_write(stream, sent.error());

@@ -104,6 +104,15 @@ result<T> read_one(call_stream& stream) {
   return std::move(**first);
 }
 
+// A handler's one response: encoded now, sent when the handler returns, in one batch with the
+// trailers and the end (the caller reads them together).
+template <class T>
+error respond_with(call_stream& stream, const T& response) {
+  auto encoded = encode_as(stream.payload_codec(), response);
+  if (!encoded) return encoded.error();
+  return respond_last(stream, std::move(*encoded)).error();
+}
+
 }  // namespace detail
 
 class service {
@@ -123,7 +132,7 @@ class service {
           if (!request) return request.error();
           result<Resp> response = h(static_cast<const Req&>(*request), ctx);
           if (!response) return response.error();
-          return s.write_as(*response).error();
+          return detail::respond_with(s, *response);
         },
         mode);
     return *this;
@@ -150,7 +159,7 @@ class service {
                  reader<Req> in(s);
                  result<Resp> response = h(in, ctx);
                  if (!response) return response.error();
-                 return s.write_as(*response).error();
+                 return detail::respond_with(s, *response);
                });
   }
 

@@ -1,0 +1,60 @@
+// Waits on ZeroMQ sockets and plain file descriptors for the transport thread, at a fraction
+// of zmq_poll's system calls.
+//
+// zmq_poll asks every socket for ZMQ_EVENTS on every round, before and after it sleeps, and
+// each ask costs libzmq a poll() and a getpid() on the socket's mailbox: with a few sockets
+// that is a dozen system calls per round trip of a message. This poller sleeps in one poll()
+// on the sockets' ZMQ_FDs instead, and asks a socket for ZMQ_EVENTS only when libzmq's rules
+// say its FD may not tell the truth: after the transport sent on it.
+//
+// ZMQ_FD is edge-triggered: it signals that the socket's commands need processing, and any
+// operation on the socket may process them, taking the signal with it. So a slot is `ready`
+// (read it until EAGAIN) when its FD signalled or when a read stopped early; a slot the
+// transport `sent_on` is asked for ZMQ_EVENTS before the loop sleeps.
+//
+// Not thread-safe: used under the transport's socket lock.
+#pragma once
+
+#include <poll.h>
+#include <zmq.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace duplex::detail {
+
+class socket_poller {
+ public:
+  using slot = std::size_t;
+
+  // Forgets every slot (the sockets changed); slots added next are ready at first.
+  void clear();
+  slot add_fd(int fd);
+  slot add_socket(zmq::socket_t& socket);
+
+  // A send on the socket may have taken the signal of input waiting on it.
+  void sent_on(slot s) { slots_[s].sent_on = true; }
+  bool ready(slot s) const { return slots_[s].ready; }
+  // After reading the slot: `more` when the read stopped before EAGAIN.
+  void read(slot s, bool more) { slots_[s].ready = more; }
+
+  // Asks the sockets sent on for ZMQ_EVENTS: true when any slot is ready then.
+  bool settle();
+  // One poll(): sleeps up to `timeout` (negative: no limit; zero: only looks), then marks
+  // the slots whose descriptor signalled ready. `io` (the transport's socket lock) is let go
+  // while it sleeps, so that another thread may send meanwhile.
+  void wait(std::chrono::milliseconds timeout, std::unique_lock<std::mutex>& io);
+
+ private:
+  struct slot_state {
+    zmq::socket_t* socket = nullptr;  // null: a plain descriptor
+    bool ready = true;
+    bool sent_on = false;
+  };
+  std::vector<slot_state> slots_;
+  std::vector<pollfd> fds_;  // one per slot, same order
+};
+
+}  // namespace duplex::detail
