@@ -242,10 +242,12 @@ class transport::impl {
     return kept.get();
   }
 
-  // Completes this thread's reservations. When the transport thread sleeps, this thread sends
-  // them itself (a held batch is a call's request or response: it should leave now, without
-  // a hand-off); otherwise it wakes the transport thread if it must.
-  static void release_held() {
+  // Completes this thread's reservations. With `send_here` (the thread is about to wait, so it
+  // has nothing better to do) and the transport thread asleep, this thread sends the queue
+  // itself: a blocking call's request leaves without a hand-off. Otherwise it wakes the
+  // transport thread if it must, which then sends what every thread queued meanwhile in one
+  // batch (what a thread that goes on making calls wants).
+  static void release_held(bool send_here = false) {
     if (held.reservations.empty()) return;
     auto& owner = *held.owner;
     {
@@ -254,7 +256,7 @@ class transport::impl {
       owner.completed_ = true;  // the loop must not sleep before it looked
     }
     held.reservations.clear();
-    if (!on_transport_thread && owner.io_mutex_.try_lock()) {
+    if (send_here && !on_transport_thread && owner.io_mutex_.try_lock()) {
       owner.flush_for_sleeping_loop();
       owner.io_mutex_.unlock();
       return;
@@ -1118,7 +1120,7 @@ void transport::end_hold() {
 }
 
 void transport::release_held_sends() {
-  impl::release_held();
+  impl::release_held(/*send_here=*/true);
 }
 
 void transport::close_connection(connection_id conn) {

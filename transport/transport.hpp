@@ -90,11 +90,12 @@ class transport {
   void close_connection(connection_id conn);
 
   // Holding sends: between hold_sends() and end_hold() (nested pairs: the outermost end),
-  // what this thread sends (any transport; not send_credit) waits in the thread, and goes to
-  // the transport thread in one piece when the hold ends: one wake-up, and frames written one
-  // after another (a call's OPEN, request and END) leave in one ZeroMQ message. A thread that
-  // waits for anything while holding must release_held_sends() first; Duplex's own blocking
-  // waits do.
+  // what this thread sends (any transport; not send_credit) is held back in the queue, and
+  // goes to the transport thread in one piece when the hold ends: one wake-up, and frames
+  // written one after another (a call's OPEN, request and END) leave in one ZeroMQ message.
+  // A thread that waits for anything while holding must release_held_sends() first; Duplex's
+  // own blocking waits do. That release sends the frames on the releasing thread when the
+  // transport thread sleeps (the releasing thread is about to wait anyway).
   static void hold_sends();
   static void end_hold();
   static void release_held_sends();

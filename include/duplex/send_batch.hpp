@@ -23,7 +23,8 @@ class send_batch {
 };
 
 namespace detail {
-// Lets this thread's held frames go now (before a wait); the batch goes on holding later ones.
+// Lets this thread's held frames go now (before a wait), sending them on this thread if the
+// transport thread sleeps; the batch goes on holding later ones.
 void release_held_sends();
 }  // namespace detail
 

@@ -280,6 +280,7 @@ void node_core::serve(channel ch, std::shared_ptr<const service> callbacks, std:
     else
       (void)st->ch.write_error(status.code, status.message);
   }
+  duplex::detail::release_held_sends();  // this thread is done: it may send them itself
   together.reset();
   st->ch.close();
   for (auto& i : options.server_interceptors) i->on_finish(st->info, status, trailers);

@@ -105,6 +105,9 @@ class caller {
   // Unary, blocking: the response or the call's status.
   template <class Resp, class Req>
   result<Resp> call(std::string method, const Req& request, call_options options = {}) {
+    // Held until the read below waits for the response: that thread then sends the request
+    // itself if the transport thread sleeps (no hand-off).
+    send_batch until_the_read;
     auto [stream, sent, closed] = send_request(std::move(method), request, std::move(options));
     if (!sent) return finish_error<Resp>(stream, sent);
     auto raw = detail::finish_unary(stream);
