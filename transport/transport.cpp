@@ -273,6 +273,7 @@ class transport::impl {
   // sends what is queued. A send may have taken the signal of input waiting on its socket
   // (see socket_poller): if so, the transport thread is woken to read it.
   void flush_for_sleeping_loop() {
+    if (!running_) return;  // the loop ended: its sockets are closed
     flush_outgoing();
     if (poller_.settle()) wake();
   }
@@ -573,6 +574,7 @@ class transport::impl {
       for (auto& [endpoint, dealer] : owner.dealers) close_socket(*dealer, 0);
     }
     owners_.clear();
+    connections_.clear();  // a late batch's sender finds nothing to send on
   }
 
   void watch(std::vector<socket_entry*>& sockets) {
