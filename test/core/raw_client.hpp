@@ -56,21 +56,10 @@ class raw_client {
   // Receives frames until one matches `kind` (and `channel`, unless 0) or the limit passes.
   std::optional<msgpack::object_handle> wait_for(int kind, std::uint64_t channel = 0) {
     auto deadline = std::chrono::steady_clock::now() + wait_limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds{50});
-      if (!(item.revents & ZMQ_POLLIN)) continue;
-      zmq::message_t message;
-      (void)socket_.recv(message);
-      std::size_t offset = 0;
-      const char* data = static_cast<const char*>(message.data());
-      while (offset < message.size()) {
-        auto handle = msgpack::unpack(data, message.size(), offset);
-        auto& array = handle.get().via.array;
-        if (array.ptr[0].as<int>() == kind &&
-            (channel == 0 || array.ptr[1].as<std::uint64_t>() == channel))
-          return handle;
-      }
+    while (auto frames = next_message(deadline)) {
+      for (auto& handle : *frames)
+        if (kind_of(handle) == kind && (channel == 0 || channel_of(handle) == channel))
+          return std::move(handle);
     }
     return std::nullopt;
   }
@@ -79,23 +68,11 @@ class raw_client {
   // before it are skipped. Empty when none came within the wait limit.
   std::vector<std::pair<int, std::uint64_t>> message_with(int kind) {
     auto deadline = std::chrono::steady_clock::now() + wait_limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds{50});
-      if (!(item.revents & ZMQ_POLLIN)) continue;
-      zmq::message_t message;
-      (void)socket_.recv(message);
-      std::vector<std::pair<int, std::uint64_t>> frames;
-      bool wanted = false;
-      std::size_t offset = 0;
-      const char* data = static_cast<const char*>(message.data());
-      while (offset < message.size()) {
-        auto handle = msgpack::unpack(data, message.size(), offset);
-        auto& array = handle.get().via.array;
-        frames.emplace_back(array.ptr[0].as<int>(), array.ptr[1].as<std::uint64_t>());
-        wanted = wanted || frames.back().first == kind;
-      }
-      if (wanted) return frames;
+    while (auto frames = next_message(deadline)) {
+      std::vector<std::pair<int, std::uint64_t>> seen;
+      for (auto& handle : *frames) seen.emplace_back(kind_of(handle), channel_of(handle));
+      for (auto& [k, channel] : seen)
+        if (k == kind) return seen;
     }
     return {};
   }
@@ -106,6 +83,30 @@ class raw_client {
   }
 
  private:
+  static int kind_of(const msgpack::object_handle& h) { return h.get().via.array.ptr[0].as<int>(); }
+  static std::uint64_t channel_of(const msgpack::object_handle& h) {
+    return h.get().via.array.ptr[1].as<std::uint64_t>();
+  }
+
+  // The decoded frames of the next message, or nothing once `deadline` passed.
+  std::optional<std::vector<msgpack::object_handle>> next_message(
+      std::chrono::steady_clock::time_point deadline) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds{50});
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t message;
+      (void)socket_.recv(message);
+      std::vector<msgpack::object_handle> frames;
+      std::size_t offset = 0;
+      const char* data = static_cast<const char*>(message.data());
+      while (offset < message.size())
+        frames.push_back(msgpack::unpack(data, message.size(), offset));
+      return frames;
+    }
+    return std::nullopt;
+  }
+
   zmq::context_t context_;
   zmq::socket_t socket_;
 };

@@ -35,6 +35,15 @@ struct raw_remote {
   }
 };
 
+// The remote's next message holding an OPEN is that OPEN, two DATA and the END, one channel's.
+void expect_open_two_messages_and_end_together(raw_client& raw) {
+  auto frames = raw.message_with(open_kind);
+  BOOST_REQUIRE(!frames.empty());
+  const auto id = frames.front().second;
+  BOOST_TEST(
+      (frames == frame_list{{open_kind, id}, {data_kind, id}, {data_kind, id}, {end_kind, id}}));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(send_batches)
@@ -49,11 +58,7 @@ BOOST_AUTO_TEST_CASE(an_open_its_messages_and_its_end_written_in_a_batch_leave_i
     BOOST_REQUIRE(ch->write(to_bytes("b")));
     BOOST_REQUIRE(ch->close_write());
   }
-  auto frames = f.raw->message_with(open_kind);
-  BOOST_REQUIRE(!frames.empty());
-  const auto id = frames.front().second;
-  BOOST_TEST(
-      (frames == frame_list{{open_kind, id}, {data_kind, id}, {data_kind, id}, {end_kind, id}}));
+  expect_open_two_messages_and_end_together(*f.raw);
 }
 
 BOOST_AUTO_TEST_CASE(nested_batches_send_when_the_outermost_ends) {
@@ -69,11 +74,7 @@ BOOST_AUTO_TEST_CASE(nested_batches_send_when_the_outermost_ends) {
     BOOST_REQUIRE(ch->write(to_bytes("b")));
     BOOST_REQUIRE(ch->close_write());
   }
-  auto frames = f.raw->message_with(open_kind);
-  BOOST_REQUIRE(!frames.empty());
-  const auto id = frames.front().second;
-  BOOST_TEST(
-      (frames == frame_list{{open_kind, id}, {data_kind, id}, {data_kind, id}, {end_kind, id}}));
+  expect_open_two_messages_and_end_together(*f.raw);
 }
 
 BOOST_AUTO_TEST_CASE(a_read_inside_a_batch_lets_the_held_frames_go_first) {
