@@ -33,15 +33,20 @@ bool socket_poller::settle() {
   return any_ready;
 }
 
-void socket_poller::wait(std::chrono::milliseconds timeout, std::unique_lock<std::mutex>& io) {
+void socket_poller::recheck_all() {
+  for (auto& s : slots_) s.sent_on = s.socket != nullptr;
+}
+
+bool socket_poller::wait(std::chrono::milliseconds timeout, std::unique_lock<std::mutex>& io) {
   const int ms = timeout.count() < 0 ? -1 : static_cast<int>(timeout.count());
   // Only the transport thread changes fds_ (clear/add): it may be read without the lock.
   io.unlock();
   const int n = ::poll(fds_.data(), fds_.size(), ms);
   io.lock();
-  if (n <= 0) return;  // timeout or EINTR: the loop comes round again
+  if (n <= 0) return false;  // timeout or EINTR: the loop comes round again
   for (std::size_t i = 0; i < fds_.size(); ++i)
     if (fds_[i].revents != 0) slots_[i].ready = true;  // POLLERR/POLLHUP: read and see
+  return true;
 }
 
 }  // namespace duplex::detail

@@ -42,10 +42,13 @@ class socket_poller {
 
   // Asks the sockets sent on for ZMQ_EVENTS: true when any slot is ready then.
   bool settle();
+  // Has settle() ask every socket, as zmq_poll does each round: a safety net against a signal
+  // lost to an operation this poller did not see, run when a wait timed out.
+  void recheck_all();
   // One poll(): sleeps up to `timeout` (negative: no limit; zero: only looks), then marks
   // the slots whose descriptor signalled ready. `io` (the transport's socket lock) is let go
-  // while it sleeps, so that another thread may send meanwhile.
-  void wait(std::chrono::milliseconds timeout, std::unique_lock<std::mutex>& io);
+  // while it sleeps, so that another thread may send meanwhile. False when nothing signalled.
+  bool wait(std::chrono::milliseconds timeout, std::unique_lock<std::mutex>& io);
 
  private:
   struct slot_state {

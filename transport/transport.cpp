@@ -593,7 +593,8 @@ class transport::impl {
     if (sockets_changed_) watch(sockets);
     // Work queued while the last round ran did not write the eventfd: look before sleeping.
     const bool busy = poller_.settle() || work_queued_or_sleep();
-    poller_.wait(busy ? std::chrono::milliseconds{0} : idle_wait(), io);
+    const auto timeout = busy ? std::chrono::milliseconds{0} : idle_wait(sockets.empty());
+    if (!poller_.wait(timeout, io) && timeout.count() != 0) poller_.recheck_all();
     awake();
     if (poller_.ready(wake_slot_)) {
       std::uint64_t count;
@@ -621,10 +622,12 @@ class transport::impl {
     check_liveness();
   }
 
-  // How long the loop may sleep: until the next heartbeat is due, or for ever without
-  // connections (an idle transport wakes for nothing).
-  std::chrono::milliseconds idle_wait() const {
-    if (connections_.empty()) return std::chrono::milliseconds{-1};
+  // How long the loop may sleep: until the next heartbeat is due; without connections, a
+  // second while it has sockets (each timed-out wait rechecks them all: socket_poller), and
+  // for ever with none (an idle transport wakes for nothing).
+  std::chrono::milliseconds idle_wait(bool no_sockets) const {
+    if (connections_.empty())
+      return no_sockets ? std::chrono::milliseconds{-1} : std::chrono::milliseconds{1000};
     auto wait =
         std::chrono::duration_cast<std::chrono::milliseconds>(next_liveness_check_ - clock::now());
     return std::max(wait, std::chrono::milliseconds{0});
