@@ -312,6 +312,12 @@ void channel_core::consume(const read_result& item, const caf::actor& actor) {
   if (!frames.empty()) route->net->send_credit(route->conn, std::move(frames));
 }
 
+std::optional<read_source> channel_core::where_to_read() const {
+  std::lock_guard<std::mutex> lock(receive_mutex);
+  if (!home || !received.direct || received.ended) return std::nullopt;
+  return detail::read_source{home->net, home->conn};
+}
+
 channel_core::nested_queue& channel_core::nested() {
   std::lock_guard<std::mutex> lock(meta_mutex);
   if (!nested_) {

@@ -290,6 +290,10 @@ struct channel_core {
   // Where a channel made already attached lives (channel_opener.cpp), under receive_mutex:
   // what a reader needs to return credit without the channel's actor.
   std::optional<direct_route> home;
+  // Where a blocked reader may read the channel's messages off the socket itself: known when
+  // the channel lives on a connection and its messages are applied as they arrive (not by its
+  // actor).
+  std::optional<read_source> where_to_read() const;
 
   // Channels the remote opened inside this one, for accept_nested(); nullptr as terminal.
   // Made on first use (under meta_mutex): most channels never have nested ones.

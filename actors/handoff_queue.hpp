@@ -31,6 +31,13 @@ struct nonblocking_callback {
   void operator()(T item) { run(std::move(item)); }
 };
 
+// Where a blocked reader's items come from, so that it may read them off the socket itself
+// (transport::lead) rather than be woken by the transport thread.
+struct read_source {
+  std::shared_ptr<transport> net;
+  connection_id conn = 0;
+};
+
 template <class T>
 class handoff_queue {
  public:
@@ -47,6 +54,7 @@ class handoff_queue {
       if (terminal_) return false;
       if (waiters_.empty()) {
         items_.push_back(std::move(item));
+        wake_leader_locked();
       } else {
         waiting = std::move(waiters_.front());
         waiters_.pop_front();
@@ -78,6 +86,7 @@ class handoff_queue {
         waiters_.pop_front();
       }
       for (; next < items.size(); ++next) items_.push_back(std::move(items[next]));
+      if (!items_.empty() || then_close) wake_leader_locked();
       if (then_close) {
         terminal_ = std::make_unique<T>(std::move(*then_close));
         for (; !waiters_.empty(); waiters_.pop_front())  // only waiting when items_ is empty
@@ -105,6 +114,7 @@ class handoff_queue {
       std::lock_guard<std::mutex> lock(mutex_);
       if (terminal_) return;
       terminal_ = std::make_unique<T>(std::move(terminal));
+      wake_leader_locked();
       waiting = waiters_.take_all();  // only waiting when items_ is empty
       if (deferred) {
         // Each with its own copy, taken here: a later abort() may replace the terminal.
@@ -127,13 +137,15 @@ class handoff_queue {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.clear();
       terminal_ = std::make_unique<T>(std::move(terminal));
+      wake_leader_locked();
       waiting = waiters_.take_all();
     }
     ready_.notify_all();
     notify(waiting);
   }
 
-  // Wakes readers blocked in pop() (after a push_all() without `wake_now`).
+  // Wakes readers blocked in pop() (after a push_all() without `wake_now`; a reader that
+  // leads was woken already).
   void wake_readers() { ready_.notify_all(); }
 
   bool closed() const {
@@ -141,11 +153,25 @@ class handoff_queue {
     return terminal_ != nullptr;
   }
 
-  // Consumer side. nullopt when the deadline passed first.
-  std::optional<T> pop(std::optional<clock::time_point> deadline) {
+  // Consumer side. nullopt when the deadline passed first. With a `source`, a reader that has
+  // to wait leads (see read_source) when it may, and waits as usual when it may not.
+  std::optional<T> pop(std::optional<clock::time_point> deadline,
+                       std::optional<read_source> source = std::nullopt) {
     transport::release_held_sends();  // what this thread holds may be what it waits for
     std::unique_lock<std::mutex> lock(mutex_);
     auto has_item = [&] { return !items_.empty() || terminal_ != nullptr; };
+    // One leader per queue; it registers its waker under the lock, so that a producer that
+    // pushes after it looked wakes it.
+    const int waker = source ? source->net->leader_waker() : -1;
+    while (waker >= 0 && !has_item() && leader_ < 0) {
+      if (deadline && clock::now() >= *deadline) return std::nullopt;
+      leader_ = waker;
+      lock.unlock();
+      const bool led = source->net->lead(source->conn, deadline);
+      lock.lock();
+      leader_ = -1;
+      if (!led) break;
+    }
     if (deadline) {
       if (!ready_.wait_until(lock, *deadline, has_item)) return std::nullopt;
     } else {
@@ -205,8 +231,15 @@ class handoff_queue {
     return item;
   }
 
+  // Wakes the reader that leads, if any. Under the lock: the reader cannot have returned, so
+  // its transport (and the waker) is still there.
+  void wake_leader_locked() {
+    if (leader_ >= 0) transport::wake_leader(leader_);
+  }
+
   mutable std::mutex mutex_;
   std::condition_variable ready_;
+  int leader_ = -1;  // guarded by mutex_: the waker of the reader that leads
   lazy_fifo<T> items_;
   lazy_fifo<callback> waiters_;
   std::unique_ptr<T> terminal_;  // a pointer: an open queue pays 8 bytes for it, not sizeof(T)

@@ -266,7 +266,7 @@ std::optional<read_result> detail::channel_access::read_or_time_out(
   if (!ch.link_) return read_result::failure(no_channel());
   auto& core = *ch.link_->core;
   auto next = core.inbox.try_pop();  // the clock is read only when the reader has to wait
-  if (!next) next = core.inbox.pop(deadline_after(timeout));
+  if (!next) next = core.inbox.pop(deadline_after(timeout), core.where_to_read());
   if (!next) return std::nullopt;
   auto item = std::move(*next).take();
   core.consume(item, ch.link_->actor);

@@ -3,6 +3,7 @@
 #include "transport/socket_poller.hpp"
 #include "transport/zap_handler.hpp"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -135,6 +137,27 @@ struct held_sends {
 };
 thread_local held_sends held;
 thread_local bool on_transport_thread = false;
+// Set while this thread does the loop's work for it (transport::lead): like the transport
+// thread, it neither holds its sends nor wakes the loop for them, and it sends them itself.
+thread_local bool doing_loop_work = false;
+
+// The waker of the transport this thread leads for, while it reads: what it delivers itself
+// needs no wake-up.
+thread_local int leading_with = -1;
+
+class loop_work_scope {
+ public:
+  explicit loop_work_scope(int waker) {
+    doing_loop_work = true;
+    leading_with = waker;
+  }
+  ~loop_work_scope() {
+    doing_loop_work = false;
+    leading_with = -1;
+  }
+  loop_work_scope(const loop_work_scope&) = delete;
+  loop_work_scope& operator=(const loop_work_scope&) = delete;
+};
 
 }  // namespace
 
@@ -146,7 +169,8 @@ class transport::impl {
       : context_(io_threads),
         zap_(context_, [this](const zap_request& request) { return admit(request); }) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
+    leader_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0 || leader_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
     thread_ = std::thread([this] {
       ::pthread_setname_np(::pthread_self(), "duplex-io");  // for top -H, perf and gdb
       on_transport_thread = true;
@@ -158,6 +182,7 @@ class transport::impl {
     post([this] { running_ = false; });
     thread_.join();
     ::close(wake_fd_);
+    ::close(leader_fd_);
   }
 
   // ---- called from any thread ----
@@ -199,7 +224,7 @@ class transport::impl {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing_.push_back({conn, std::move(encoded), 0, 0, cost, bypass});
-      must_wake = std::exchange(sleeping_, false);
+      must_wake = !doing_loop_work && std::exchange(sleeping_, false);
     }
     if (must_wake) wake();
   }
@@ -217,7 +242,7 @@ class transport::impl {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing_.push_back({conn, {}, staged_.size(), size, cost, false});
       staged_.append(data, size);
-      must_wake = std::exchange(sleeping_, false);
+      must_wake = !doing_loop_work && std::exchange(sleeping_, false);
     }
     if (must_wake) wake();
   }
@@ -226,7 +251,7 @@ class transport::impl {
   // the first frame; null when it does not hold. The transport thread never holds: what it
   // sends leaves at the end of its round anyway.
   reservation* hold(connection_id conn) {
-    if (held.depth == 0 || on_transport_thread) return nullptr;
+    if (held.depth == 0 || on_transport_thread || doing_loop_work) return nullptr;
     if (held.owner != this) {
       release_held();  // another transport's: they leave first
       held.owner = this;
@@ -256,7 +281,8 @@ class transport::impl {
       owner.completed_ = true;  // the loop must not sleep before it looked
     }
     held.reservations.clear();
-    if (send_here && !on_transport_thread && owner.io_mutex_.try_lock()) {
+    // (A thread doing the loop's work holds the lock already: it sends when it is done.)
+    if (send_here && !on_transport_thread && !doing_loop_work && owner.io_mutex_.try_lock()) {
       owner.flush_for_sleeping_loop();
       owner.io_mutex_.unlock();
       return;
@@ -269,13 +295,68 @@ class transport::impl {
     if (must_wake) owner.wake();
   }
 
-  // Under io_mutex_, on a thread other than the transport thread's, which sleeps in poll():
+  // Under io_mutex_, on a thread other than the transport thread's, which sleeps in epoll_wait():
   // sends what is queued. A send may have taken the signal of input waiting on its socket
   // (see socket_poller): if so, the transport thread is woken to read it.
   void flush_for_sleeping_loop() {
     if (!running_) return;  // the loop ended: its sockets are closed
     flush_outgoing();
-    if (poller_.settle()) wake();
+    if (poller_.settle() || sockets_changed_) wake();
+  }
+
+  // transport::lead. The socket lock is free only while the transport thread sleeps; the
+  // borrowed socket leaves its epoll set, so what comes on it wakes this thread alone.
+  bool lead(connection_id conn, std::optional<clock::time_point> deadline) {
+    if (on_transport_thread || doing_loop_work) return false;  // the lock is this thread's
+    std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
+    if (!io.owns_lock() || !running_ || sockets_changed_ || leading_) return false;
+    auto found = connections_.find(conn);
+    if (found == connections_.end() || found->second.ignored) return false;
+    socket_entry* entry = found->second.socket;
+    const auto slot = entry->data_slot;
+    if (!poller_.ready(slot)) {  // nothing known to wait on it: sleep until something comes
+      const auto generation = poller_.generation();
+      pollfd fds[] = {{poller_.fd(slot), POLLIN, 0}, {leader_fd_, POLLIN, 0}};
+      poller_.lend(slot);
+      leading_ = true;
+      io.unlock();
+      const int n = ::poll(fds, 2, poll_timeout(deadline));
+      if (n > 0 && fds[1].revents != 0) {
+        std::uint64_t count;
+        [[maybe_unused]] auto r = ::read(leader_fd_, &count, sizeof count);
+      }
+      io.lock();
+      leading_ = false;
+      // The loop watched its sockets anew meanwhile (a connect, a close): the slot is not ours
+      // to give back, and the entry may be gone. The caller looks again.
+      if (poller_.generation() != generation || sockets_changed_ || !running_) return true;
+      if (n > 0 && fds[0].revents != 0) poller_.mark_ready(slot);
+    }
+    if (poller_.ready(slot)) {
+      loop_work_scope doing_the_loops_work(leader_fd_);
+      try {
+        poller_.read(slot, read_socket(*entry));
+        if (!sockets_changed_) flush_outgoing();
+      } catch (const std::exception&) {
+        sockets_changed_ = true;  // as in run(): the loop looks at every socket afresh
+      }
+    }
+    // Given back once read: its descriptor, still readable before, would wake the loop.
+    if (!sockets_changed_) poller_.take_back(slot);
+    // What is left (a burst cut short, input a send uncovered, sockets to watch anew) is the
+    // loop's: wake it.
+    if (sockets_changed_ || poller_.settle()) wake();
+    return true;
+  }
+
+  int leader_waker() const { return leader_fd_; }
+
+  static int poll_timeout(std::optional<clock::time_point> deadline) {
+    if (!deadline) return -1;
+    const auto left = *deadline - clock::now();
+    if (left <= clock::duration::zero()) return 0;
+    // Rounded up: a wait that ends a little early would only come round again.
+    return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
   }
 
   // The ZAP policy: which clients may finish a CURVE handshake with an owner's ROUTER.
@@ -559,7 +640,7 @@ class transport::impl {
 
   void run() {
     std::vector<socket_entry*> sockets;
-    std::unique_lock<std::mutex> io(io_mutex_);  // let go only while poll() sleeps
+    std::unique_lock<std::mutex> io(io_mutex_);  // let go only while the loop sleeps
     while (running_) {
       try {
         run_once(sockets, io);
@@ -1038,14 +1119,18 @@ class transport::impl {
   zmq::context_t context_;
   zap_handler zap_;  // bound in context_ before any socket can ask it
   int wake_fd_ = -1;
+  // Wakes the thread that leads (one at a time): written by whoever delivers what it waits
+  // for. A wake-up left over from an earlier leader only makes the next one look again.
+  int leader_fd_ = -1;
   std::thread thread_;
-  // Held by the transport thread, except while it sleeps in poll(): then a thread ending a
-  // send batch may take it and send (sockets may move between threads with a full barrier).
-  // Guards the sockets, connections_, owners_ and the poller.
+  // Held by the transport thread, except while it sleeps: then a thread ending a send batch
+  // may take it and send, and a blocked reader may take it to lead (sockets may move between
+  // threads with a full barrier). Guards the sockets, connections_, owners_ and the poller.
   std::mutex io_mutex_;
   socket_poller poller_;
   socket_poller::slot wake_slot_ = 0;
   socket_poller::slot zap_slot_ = 0;
+  bool leading_ = false;  // under io_mutex_: a thread sleeps on a lent socket (lead())
 
   std::mutex mutex_;
   std::deque<std::function<void()>> commands_;
@@ -1054,7 +1139,7 @@ class transport::impl {
   // Transport thread only: what flush_outgoing() works through, swapped with the above.
   std::vector<outgoing_frames> flushing_;
   std::string flushing_staged_;
-  bool sleeping_ = false;   // guarded by mutex_: the loop is in (or about to enter) poll()
+  bool sleeping_ = false;   // guarded by mutex_: the loop is in (or about to enter) its wait
   bool completed_ = false;  // guarded by mutex_: a reservation completed since the last flush
 
   // Owned by the transport thread.
@@ -1126,6 +1211,21 @@ void transport::end_hold() {
 
 void transport::release_held_sends() {
   impl::release_held(/*send_here=*/true);
+}
+
+bool transport::lead(connection_id conn,
+                     std::optional<std::chrono::steady_clock::time_point> deadline) {
+  return impl_->lead(conn, deadline);
+}
+
+int transport::leader_waker() const {
+  return impl_->leader_waker();
+}
+
+void transport::wake_leader(int waker) {
+  if (waker < 0 || waker == leading_with) return;  // a leader's own deliveries
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(waker, &one, sizeof one);
 }
 
 void transport::close_connection(connection_id conn) {

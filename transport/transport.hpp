@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,20 @@ class transport {
   static void hold_sends();
   static void end_hold();
   static void release_held_sends();
+
+  // Leading: a thread about to block until something comes from connection `conn` may read
+  // that connection's socket itself while the transport thread sleeps, so that what it waits
+  // for needs no hand-off from the transport thread. False at once when it may not (the
+  // transport thread is busy, another thread leads, the connection is unknown): the caller
+  // then waits as usual. Otherwise it sleeps until the socket has input, the deadline passes
+  // or wake_leader(leader_waker()) is called, reads the socket (its frames are delivered as
+  // the transport thread would, on this thread), and returns true: the caller looks whether
+  // what it waits for came, and may lead again.
+  bool lead(connection_id conn, std::optional<std::chrono::steady_clock::time_point> deadline);
+  // What wakes this transport's leader, and waking it: for whoever delivers what a leader may
+  // wait for, while the leader cannot have returned (under the lock it looks under).
+  int leader_waker() const;
+  static void wake_leader(int waker);
 
   class impl;  // public for the thread's held sends only; defined in transport.cpp
 
