@@ -66,10 +66,13 @@ result<void> call_state::check_message(direction dir, const bytes& payload) {
 error call_state::reject(error verdict) {
   std::lock_guard<std::mutex> lock(mutex);
   if (!rejected) rejected = std::move(verdict);
+  was_rejected.store(true, std::memory_order_release);
   return *rejected;
 }
 
 std::optional<error> call_state::rejection() {
+  // Every read and write asks; a stream's reader should not take a lock per message for it.
+  if (!was_rejected.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard<std::mutex> lock(mutex);
   return rejected;
 }

@@ -37,6 +37,7 @@ struct call_state {
   std::mutex mutex;
   std::optional<error> local_end;  // why this side ended it (deadline, inherited cancel)
   std::optional<error> rejected;   // a server interceptor refused a message: the call's status
+  std::atomic<bool> was_rejected{false};  // set once `rejected` is: reads look without the lock
   std::atomic<bool> finished{false};
 
   ~call_state();
