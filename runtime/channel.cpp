@@ -265,8 +265,11 @@ std::optional<read_result> detail::channel_access::read_or_time_out(
     channel& ch, std::chrono::milliseconds timeout) {
   if (!ch.link_) return read_result::failure(no_channel());
   auto& core = *ch.link_->core;
+  const bool answer_awaited = detail::transport::take_sent_since_read();
   auto next = core.inbox.try_pop();  // the clock is read only when the reader has to wait
-  if (!next) next = core.inbox.pop(deadline_after(timeout), core.where_to_read());
+  if (!next)
+    next = core.inbox.pop(deadline_after(timeout),
+                          answer_awaited ? core.where_to_read() : std::nullopt);
   if (!next) return std::nullopt;
   auto item = std::move(*next).take();
   core.consume(item, ch.link_->actor);

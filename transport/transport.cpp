@@ -141,6 +141,12 @@ thread_local bool on_transport_thread = false;
 // thread, it neither holds its sends nor wakes the loop for them, and it sends them itself.
 thread_local bool doing_loop_work = false;
 
+// This thread queued a frame (not a CREDIT) since its last read: a read that must wait now
+// likely waits for the answer to it, which is worth leading for (transport::lead). A reader
+// that only reads, a stream's, is kept by the transport thread: leading per batch cost it more
+// than the hand-off it saved.
+thread_local bool sent_since_read = false;
+
 // The waker of the transport this thread leads for, while it reads: what it delivers itself
 // needs no wake-up.
 thread_local int leading_with = -1;
@@ -214,6 +220,7 @@ class transport::impl {
 
   void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
     if (!bypass) {
+      sent_since_read = true;
       if (auto* kept = hold(conn)) {
         kept->frames += encoded;
         kept->cost += cost;
@@ -232,6 +239,7 @@ class transport::impl {
   // Small frames are copied into one shared buffer instead of each owning a string: a
   // stream's messages then cost the queue no allocation each.
   void send_copy(connection_id conn, const char* data, std::size_t size, std::size_t cost) {
+    sent_since_read = true;
     if (auto* kept = hold(conn)) {
       kept->frames.append(data, size);
       kept->cost += cost;
@@ -1216,6 +1224,10 @@ void transport::release_held_sends() {
 bool transport::lead(connection_id conn,
                      std::optional<std::chrono::steady_clock::time_point> deadline) {
   return impl_->lead(conn, deadline);
+}
+
+bool transport::take_sent_since_read() {
+  return std::exchange(sent_since_read, false);
 }
 
 int transport::leader_waker() const {

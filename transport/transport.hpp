@@ -110,6 +110,10 @@ class transport {
   // the transport thread would, on this thread), and returns true: the caller looks whether
   // what it waits for came, and may lead again.
   bool lead(connection_id conn, std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Whether this thread sent a frame (other than CREDIT) since it last asked: a read about to
+  // wait leads only then, when it most likely waits for the answer (a call's reply, a
+  // ping-pong). Asking clears it.
+  static bool take_sent_since_read();
   // What wakes this transport's leader, and waking it: for whoever delivers what a leader may
   // wait for, while the leader cannot have returned (under the lock it looks under).
   int leader_waker() const;
