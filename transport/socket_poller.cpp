@@ -17,12 +17,11 @@ int new_epoll_set() {
   return fd;
 }
 
-void watch_fd(int epoll_fd, int fd, std::size_t slot) {
+bool watch_fd(int epoll_fd, int fd, std::size_t slot) {
   epoll_event event{};
   event.events = EPOLLIN;  // level-triggered: a descriptor put back while readable reports
   event.data.u64 = slot;
-  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0)
-    throw exception({errc::internal, "epoll_ctl failed"});
+  return ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0;
 }
 
 }  // namespace
@@ -44,7 +43,8 @@ void socket_poller::clear() {
 socket_poller::slot socket_poller::add(zmq::socket_t* socket, int fd) {
   // Ready at first: input may have come before the poller knew the socket.
   slots_.push_back({socket, fd, true, false, false});
-  watch_fd(epoll_fd_, fd, slots_.size() - 1);
+  if (!watch_fd(epoll_fd_, fd, slots_.size() - 1))
+    throw exception({errc::internal, "epoll_ctl failed"});
   return slots_.size() - 1;
 }
 
@@ -62,10 +62,10 @@ void socket_poller::lend(slot s) {
   slots_[s].lent = true;
 }
 
-void socket_poller::take_back(slot s) {
-  if (!slots_[s].lent) return;
+bool socket_poller::take_back(slot s) {
+  if (!slots_[s].lent) return true;
   slots_[s].lent = false;
-  watch_fd(epoll_fd_, slots_[s].fd, s);
+  return watch_fd(epoll_fd_, slots_[s].fd, s);
 }
 
 bool socket_poller::settle() {

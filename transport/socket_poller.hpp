@@ -52,10 +52,11 @@ class socket_poller {
   // After reading the slot: `more` when the read stopped before EAGAIN.
   void read(slot s, bool more) { slots_[s].ready = more; }
 
-  // Takes the slot's descriptor out of the set wait() sleeps on, and puts it back. A borrower
-  // gives it back before clear() or in the same generation only.
+  // Takes the slot's descriptor out of the set wait() sleeps on, and puts it back (false if
+  // the kernel refused: the caller has the sockets watched anew). A borrower gives it back
+  // before clear() or in the same generation only.
   void lend(slot s);
-  void take_back(slot s);
+  bool take_back(slot s);
 
   // Asks the sockets sent on for ZMQ_EVENTS: true when any slot is ready then.
   bool settle();

@@ -220,7 +220,7 @@ class transport::impl {
 
   void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
     if (!bypass) {
-      sent_since_read = true;
+      if (!doing_loop_work) sent_since_read = true;  // not what a leader's reading answers
       if (auto* kept = hold(conn)) {
         kept->frames += encoded;
         kept->cost += cost;
@@ -239,7 +239,7 @@ class transport::impl {
   // Small frames are copied into one shared buffer instead of each owning a string: a
   // stream's messages then cost the queue no allocation each.
   void send_copy(connection_id conn, const char* data, std::size_t size, std::size_t cost) {
-    sent_since_read = true;
+    if (!doing_loop_work) sent_since_read = true;
     if (auto* kept = hold(conn)) {
       kept->frames.append(data, size);
       kept->cost += cost;
@@ -350,7 +350,7 @@ class transport::impl {
       }
     }
     // Given back once read: its descriptor, still readable before, would wake the loop.
-    if (!sockets_changed_) poller_.take_back(slot);
+    if (!sockets_changed_ && !poller_.take_back(slot)) sockets_changed_ = true;
     // What is left (a burst cut short, input a send uncovered, sockets to watch anew) is the
     // loop's: wake it.
     if (sockets_changed_ || poller_.settle()) wake();

@@ -1,7 +1,7 @@
 // A thread blocked on a read for the answer to what it sent leads: it reads its connection's
-// socket itself while the transport thread sleeps, so that what it waits for needs no hand-off. Readers rely on that
-// never losing a message or a wake-up: many blocked readers on one connection, deadlines,
-// cancellation and a remote that goes away all end their reads as before.
+// socket itself while the transport thread sleeps, so that what it waits for needs no hand-off.
+// Readers rely on that never losing a message or a wake-up: many blocked readers on one connection,
+// deadlines, cancellation and a remote that goes away all end their reads as before.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
