@@ -135,31 +135,35 @@ struct held_sends {
   transport::impl* owner = nullptr;
   std::vector<std::pair<connection_id, std::shared_ptr<reservation>>> reservations;
 };
-thread_local held_sends held;
-thread_local bool on_transport_thread = false;
-// Set while this thread does the loop's work for it (transport::lead): like the transport
-// thread, it neither holds its sends nor wakes the loop for them, and it sends them itself.
-thread_local bool doing_loop_work = false;
 
-// This thread queued a frame (not a CREDIT) since its last read: a read that must wait now
-// likely waits for the answer to it, which is worth leading for (transport::lead). A reader
-// that only reads, a stream's, is kept by the transport thread: leading per batch cost it more
-// than the hand-off it saved.
-thread_local bool sent_since_read = false;
-
-// The waker of the transport this thread leads for, while it reads: what it delivers itself
-// needs no wake-up.
-thread_local int leading_with = -1;
+// What the transport knows of the current thread. One thread_local rather than several: in a
+// shared library each one costs a __tls_get_addr call, and a stream's writer pays per message.
+struct thread_role {
+  held_sends held;
+  bool transport_thread = false;
+  // Set while this thread does the loop's work for it (transport::lead): like the transport
+  // thread, it neither holds its sends nor wakes the loop for them, and it sends them itself.
+  bool doing_loop_work = false;
+  // It queued a frame (not a CREDIT) since its last read: a read that must wait now likely
+  // waits for the answer, which is worth leading for (transport::lead). A reader that only
+  // reads, a stream's, is kept by the transport thread: leading per batch cost it more than
+  // the hand-off it saved.
+  bool sent_since_read = false;
+  // The waker of the transport it leads for, while it reads: what it delivers itself needs no
+  // wake-up.
+  int leading_with = -1;
+};
+thread_local thread_role this_thread;
 
 class loop_work_scope {
  public:
   explicit loop_work_scope(int waker) {
-    doing_loop_work = true;
-    leading_with = waker;
+    this_thread.doing_loop_work = true;
+    this_thread.leading_with = waker;
   }
   ~loop_work_scope() {
-    doing_loop_work = false;
-    leading_with = -1;
+    this_thread.doing_loop_work = false;
+    this_thread.leading_with = -1;
   }
   loop_work_scope(const loop_work_scope&) = delete;
   loop_work_scope& operator=(const loop_work_scope&) = delete;
@@ -179,7 +183,7 @@ class transport::impl {
     if (wake_fd_ < 0 || leader_fd_ < 0) throw exception({errc::internal, "eventfd failed"});
     thread_ = std::thread([this] {
       ::pthread_setname_np(::pthread_self(), "duplex-io");  // for top -H, perf and gdb
-      on_transport_thread = true;
+      this_thread.transport_thread = true;
       run();
     });
   }
@@ -219,9 +223,10 @@ class transport::impl {
   }
 
   void send(connection_id conn, std::string encoded, std::size_t cost, bool bypass) {
+    auto& me = this_thread;
     if (!bypass) {
-      if (!doing_loop_work) sent_since_read = true;  // not what a leader's reading answers
-      if (auto* kept = hold(conn)) {
+      if (!me.doing_loop_work) me.sent_since_read = true;  // not what a leader's reading answers
+      if (auto* kept = hold(me, conn)) {
         kept->frames += encoded;
         kept->cost += cost;
         return;
@@ -231,7 +236,7 @@ class transport::impl {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing_.push_back({conn, std::move(encoded), 0, 0, cost, bypass});
-      must_wake = !doing_loop_work && std::exchange(sleeping_, false);
+      must_wake = !me.doing_loop_work && std::exchange(sleeping_, false);
     }
     if (must_wake) wake();
   }
@@ -239,8 +244,9 @@ class transport::impl {
   // Small frames are copied into one shared buffer instead of each owning a string: a
   // stream's messages then cost the queue no allocation each.
   void send_copy(connection_id conn, const char* data, std::size_t size, std::size_t cost) {
-    if (!doing_loop_work) sent_since_read = true;
-    if (auto* kept = hold(conn)) {
+    auto& me = this_thread;
+    if (!me.doing_loop_work) me.sent_since_read = true;
+    if (auto* kept = hold(me, conn)) {
       kept->frames.append(data, size);
       kept->cost += cost;
       return;
@@ -250,7 +256,7 @@ class transport::impl {
       std::lock_guard<std::mutex> lock(mutex_);
       outgoing_.push_back({conn, {}, staged_.size(), size, cost, false});
       staged_.append(data, size);
-      must_wake = !doing_loop_work && std::exchange(sleeping_, false);
+      must_wake = !me.doing_loop_work && std::exchange(sleeping_, false);
     }
     if (must_wake) wake();
   }
@@ -258,8 +264,9 @@ class transport::impl {
   // This thread's reservation for `conn` when it holds its sends, made (and queued) on
   // the first frame; null when it does not hold. The transport thread never holds: what it
   // sends leaves at the end of its round anyway.
-  reservation* hold(connection_id conn) {
-    if (held.depth == 0 || on_transport_thread || doing_loop_work) return nullptr;
+  reservation* hold(thread_role& me, connection_id conn) {
+    auto& held = me.held;
+    if (held.depth == 0 || me.transport_thread || me.doing_loop_work) return nullptr;
     if (held.owner != this) {
       release_held();  // another transport's: they leave first
       held.owner = this;
@@ -281,6 +288,8 @@ class transport::impl {
   // transport thread if it must, which then sends what every thread queued meanwhile in one
   // batch (what a thread that goes on making calls wants).
   static void release_held(bool send_here = false) {
+    auto& me = this_thread;
+    auto& held = me.held;
     if (held.reservations.empty()) return;
     auto& owner = *held.owner;
     {
@@ -290,7 +299,7 @@ class transport::impl {
     }
     held.reservations.clear();
     // (A thread doing the loop's work holds the lock already: it sends when it is done.)
-    if (send_here && !on_transport_thread && !doing_loop_work && owner.io_mutex_.try_lock()) {
+    if (send_here && !me.transport_thread && !me.doing_loop_work && owner.io_mutex_.try_lock()) {
       owner.flush_for_sleeping_loop();
       owner.io_mutex_.unlock();
       return;
@@ -315,7 +324,8 @@ class transport::impl {
   // transport::lead. The socket lock is free only while the transport thread sleeps; the
   // borrowed socket leaves its epoll set, so what comes on it wakes this thread alone.
   bool lead(connection_id conn, std::optional<clock::time_point> deadline) {
-    if (on_transport_thread || doing_loop_work) return false;  // the lock is this thread's
+    if (this_thread.transport_thread || this_thread.doing_loop_work)
+      return false;  // the lock is this thread's
     std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
     if (!io.owns_lock() || !running_ || sockets_changed_ || leading_) return false;
     auto found = connections_.find(conn);
@@ -1210,10 +1220,11 @@ void transport::send_credit(connection_id conn, std::string encoded_frames) {
 }
 
 void transport::hold_sends() {
-  ++held.depth;
+  ++this_thread.held.depth;
 }
 
 void transport::end_hold() {
+  auto& held = this_thread.held;
   if (held.depth > 0 && --held.depth == 0) impl::release_held();
 }
 
@@ -1227,7 +1238,7 @@ bool transport::lead(connection_id conn,
 }
 
 bool transport::take_sent_since_read() {
-  return std::exchange(sent_since_read, false);
+  return std::exchange(this_thread.sent_since_read, false);
 }
 
 int transport::leader_waker() const {
@@ -1235,7 +1246,7 @@ int transport::leader_waker() const {
 }
 
 void transport::wake_leader(int waker) {
-  if (waker < 0 || waker == leading_with) return;  // a leader's own deliveries
+  if (waker < 0 || waker == this_thread.leading_with) return;  // a leader's own deliveries
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(waker, &one, sizeof one);
 }
