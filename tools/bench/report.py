@@ -3,7 +3,7 @@
 and chart.png. Every figure is the median of the repetitions of one run; every ratio divides
 two figures of that same run.
 
-    report.py --out DIR [--no-chart]      (reads DIR/results.tsv, DIR/idle.txt, DIR/host.txt)
+    report.py --out DIR [--no-chart]      (reads DIR/results.tsv, idle.txt, probe.txt, host.txt)
 """
 import argparse
 import csv
@@ -158,7 +158,44 @@ def targets(summary, idle, marginal=None):
     return out
 
 
-def markdown(summary, idle, target_rows, host, marginal=None):
+def read_probes(path):
+    """probe_cores lines -> [{case, cpu0_ms, cpu1_ms}]."""
+    if not path.exists():
+        return []
+    probes = []
+    for line in path.read_text().splitlines():
+        fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+        if "cpu0_ms" in fields and "cpu1_ms" in fields:
+            probes.append({"case": fields.get("case", ""), "cpu0_ms": number(fields["cpu0_ms"]),
+                           "cpu1_ms": number(fields["cpu1_ms"])})
+    return probes
+
+
+# A probe whose cores differ by more than this is reported: the case's ratios may lean.
+SKEW_LIMIT = 1.2
+
+
+def probe_lines(probes):
+    if not probes:
+        return []
+    def skew(p):
+        fast, slow = sorted((p["cpu0_ms"], p["cpu1_ms"]))
+        return slow / fast if fast > 0 else 1.0
+    skewed = [p for p in probes if skew(p) > SKEW_LIMIT]
+    lines = ["", "Core speed before each case (a fixed loop timed on each pinned core, ms; "
+             "the client runs on CPU 0, the server on CPU 1):", "",
+             "| | CPU 0 | CPU 1 |", "|---|--:|--:|"]
+    for name, pick in (("fastest", min), ("median", median), ("slowest", max)):
+        lines.append(f"| {name} | {fmt(pick([p['cpu0_ms'] for p in probes]))} "
+                     f"| {fmt(pick([p['cpu1_ms'] for p in probes]))} |")
+    lines += ["", f"{len(skewed)} of {len(probes)} cases began with one core more than "
+              f"{SKEW_LIMIT:.1f} times slower than the other"
+              + (": " + ", ".join(f"{p['case']} ({p['cpu0_ms']:.0f}/{p['cpu1_ms']:.0f} ms)"
+                                  for p in skewed) if skewed else "") + "."]
+    return lines
+
+
+def markdown(summary, idle, target_rows, host, marginal=None, probes=()):
     lines = []
     if host:
         lines += ["```", host.strip(), "```", ""]
@@ -210,6 +247,7 @@ def markdown(summary, idle, target_rows, host, marginal=None):
         relation = "≥" if t["at_least"] else "≤"
         holds = {True: "yes", False: "**no**", None: "not measured"}[t["holds"]]
         lines.append(f"| {t['target']} | {shown} | {relation} {bound} | {holds} |")
+    lines += probe_lines(list(probes))
     return "\n".join(lines) + "\n"
 
 
@@ -256,6 +294,7 @@ def main():
     host = host_file.read_text() if host_file.exists() else ""
     marginal = marginal_stream_cpu(rows)
     target_rows = targets(summary, idle, marginal)
+    probes = read_probes(args.out / "probe.txt")
 
     document = {
         "host": host,
@@ -264,9 +303,11 @@ def main():
         "idle_channels": [dict(n=n, **v) for n, v in idle.items()],
         "stream_cpu_s_per_million_marginal": marginal,
         "targets": target_rows,
+        "core_probes": probes,
     }
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(summary, idle, target_rows, host, marginal))
+    (args.out / "results.md").write_text(
+        markdown(summary, idle, target_rows, host, marginal, probes))
     if not args.no_chart:
         try:
             chart(summary, args.out / "chart.png")

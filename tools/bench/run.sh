@@ -86,6 +86,22 @@ port=$((20000 + RANDOM % 8000))
 
 time_field() { [ -f "$1" ] && grep -F "$2" "$1" | head -1 | awk -F': ' '{print $2}'; }
 
+# The virtual CPUs of a shared machine change speed for seconds at a time (the host's other
+# load), and a case's ratio depends on which core was slow during it (Duplex's stream is bound
+# by its sender, the floor's by its receiver). Before each case, a fixed loop is timed on each
+# pinned core; report.py shows how far apart they were.
+probe_cores() { # label
+  [ ${#pin_client[@]} -eq 0 ] && return 0
+  local line="case=$1" cpu t0 t1
+  for cpu in 0 1; do
+    t0=$(date +%s%N)
+    taskset -c "$cpu" awk 'BEGIN { for (i = 0; i < 6000000; i++) x += i % 7; }'
+    t1=$(date +%s%N)
+    line="$line cpu${cpu}_ms=$(((t1 - t0) / 1000000))"
+  done
+  echo "$line" >>"$out/probe.txt"
+}
+
 # Waits until the server accepts: Duplex's server says READY once bound; for the others, a TCP
 # listener on the port.
 wait_ready() { # pid sys port server-stdout
@@ -202,9 +218,11 @@ if [ "$quick" = 1 ]; then
   idle_counts=(1000)
 fi
 : >"$out/idle.txt"
+: >"$out/probe.txt"
 for rep in $(seq 1 "$reps"); do
   for c in "${cases[@]}"; do
     read -r mode size n <<<"$c"
+    probe_cores "$mode-$size-r$rep"
     for sys in $systems; do run_case "$sys" tcp "$mode" "$size" "$n" "$rep"; done
     # Duplex over ipc too, where the other systems have no twin.
     if wanted duplex && { [ "$mode" = unary_seq ] || [ "$mode" = server_stream ]; }; then
