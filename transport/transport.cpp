@@ -369,6 +369,11 @@ class transport::impl {
 
   int leader_waker() const { return leader_fd_; }
 
+  bool has_leader() {
+    std::lock_guard<std::mutex> io(io_mutex_);
+    return leading_;
+  }
+
   static int poll_timeout(std::optional<clock::time_point> deadline) {
     if (!deadline) return -1;
     const auto left = *deadline - clock::now();
@@ -1239,6 +1244,10 @@ bool transport::lead(connection_id conn,
 
 bool transport::take_sent_since_read() {
   return std::exchange(this_thread.sent_since_read, false);
+}
+
+bool transport::has_leader() const {
+  return impl_->has_leader();
 }
 
 int transport::leader_waker() const {

@@ -114,6 +114,8 @@ class transport {
   // wait leads only then, when it most likely waits for the answer (a call's reply, a
   // ping-pong). Asking clears it.
   static bool take_sent_since_read();
+  // Whether a thread sleeps in lead() now (waits for the transport thread's round to end).
+  bool has_leader() const;
   // What wakes this transport's leader, and waking it: for whoever delivers what a leader may
   // wait for, while the leader cannot have returned (under the lock it looks under).
   int leader_waker() const;

@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_thread_that_leads_receives_its_connections_frames_itself)
     leader = std::this_thread::get_id();
     lead_once(f.net, f.to_bound);
   });
-  std::this_thread::sleep_for(200ms);  // the reader sleeps on the socket by now
+  BOOST_TEST(eventually([&] { return f.net.has_leader(); }));  // asleep on the socket
   f.net.send(f.to_connected, data_frame("for the leader"));
   const auto delivered_on = f.connected->wait_delivery(1);
   reader.join();
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(a_thread_that_leads_receives_its_connections_frames_itself)
 BOOST_AUTO_TEST_CASE(only_one_thread_leads_a_transport_at_a_time) {
   two_owners f;
   std::thread reader([&] { lead_once(f.net, f.to_bound); });
-  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(eventually([&] { return f.net.has_leader(); }));
   BOOST_TEST(!f.net.lead(f.to_bound, std::chrono::steady_clock::now() + 1s));
   f.net.send(f.to_connected, data_frame("ends the lead"));
   reader.join();
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(a_reader_that_leads_wakes_when_the_remote_peer_goes_away) {
       BOOST_TEST((r.error().code == errc::unavailable));
       BOOST_TEST((std::chrono::steady_clock::now() - start < wait_limit / 2));
     });
-    std::this_thread::sleep_for(200ms);  // the reader leads by now
+    std::this_thread::sleep_for(200ms);  // the reader waits by now (leading, if it could)
     server.shutdown();
     reader.join();
   }
