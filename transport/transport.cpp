@@ -155,6 +155,17 @@ struct thread_role {
 };
 thread_local thread_role this_thread;
 
+// The transport's eventfds (its wake-up, its leader's): one write makes the descriptor
+// readable; one read takes every write since.
+void signal_eventfd(int fd) {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+}
+void drain_eventfd(int fd) {
+  std::uint64_t count;
+  [[maybe_unused]] auto n = ::read(fd, &count, sizeof count);
+}
+
 class loop_work_scope {
  public:
   explicit loop_work_scope(int waker) {
@@ -339,10 +350,7 @@ class transport::impl {
       leading_ = true;
       io.unlock();
       const int n = ::poll(fds, 2, poll_timeout(deadline));
-      if (n > 0 && fds[1].revents != 0) {
-        std::uint64_t count;
-        [[maybe_unused]] auto r = ::read(leader_fd_, &count, sizeof count);
-      }
+      if (n > 0 && fds[1].revents != 0) drain_eventfd(leader_fd_);
       io.lock();
       leading_ = false;
       // The loop watched its sockets anew meanwhile (a connect, a close): the slot is not ours
@@ -618,10 +626,7 @@ class transport::impl {
     return c;
   }
 
-  void wake() {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  void wake() { signal_eventfd(wake_fd_); }
 
   void apply_common_options(zmq::socket_t& s, const socket_settings& settings) {
     s.set(zmq::sockopt::sndhwm, 0);  // credit-based flow control bounds memory, not HWM
@@ -701,8 +706,7 @@ class transport::impl {
     if (!poller_.wait(timeout, io) && timeout.count() != 0) poller_.recheck_all();
     awake();
     if (poller_.ready(wake_slot_)) {
-      std::uint64_t count;
-      [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
+      drain_eventfd(wake_fd_);
       poller_.read(wake_slot_, false);
     }
     if (poller_.ready(zap_slot_)) {
@@ -1256,8 +1260,7 @@ int transport::leader_waker() const {
 
 void transport::wake_leader(int waker) {
   if (waker < 0 || waker == this_thread.leading_with) return;  // a leader's own deliveries
-  std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(waker, &one, sizeof one);
+  signal_eventfd(waker);
 }
 
 void transport::close_connection(connection_id conn) {
