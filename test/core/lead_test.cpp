@@ -166,6 +166,21 @@ BOOST_AUTO_TEST_CASE(only_one_thread_leads_a_transport_at_a_time) {
   BOOST_TEST((f.connected->wait_delivery(1) != std::thread::id{}));
 }
 
+// A read leads only after its thread sent something (a request, a ping): a stream's reader,
+// which only returns credit, is left to the transport thread.
+BOOST_AUTO_TEST_CASE(only_a_thread_that_sent_since_its_last_read_is_taken_to_await_an_answer) {
+  two_owners f;
+  detail::transport::take_sent_since_read();  // what setting up sent
+  f.net.send_credit(f.to_bound, data_frame("credit stands in"));
+  BOOST_TEST(!detail::transport::take_sent_since_read());
+  f.net.send(f.to_bound, data_frame("a request"));
+  BOOST_TEST(detail::transport::take_sent_since_read());
+  BOOST_TEST(!detail::transport::take_sent_since_read());  // asking clears it
+  const auto copied = data_frame("a copied request");
+  f.net.send_copy(f.to_bound, copied.data(), copied.size());
+  BOOST_TEST(detail::transport::take_sent_since_read());
+}
+
 BOOST_AUTO_TEST_CASE(lead_is_refused_for_an_unknown_connection) {
   two_owners f;
   BOOST_TEST(!f.net.lead(f.to_bound + f.to_connected + 100, std::nullopt));
